@@ -1,0 +1,235 @@
+"""The public entry points: :func:`check`, :func:`assert_gradients` and :func:`check_jacobian`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from gradcheck.engine.summary import summarise
+from gradcheck.engine.vjp_check import directional, elementwise
+from gradcheck.errors import GradientMismatch, InvalidArgument, LayerError
+from gradcheck.results import GradientResult, Report
+from gradcheck.view import OpView, adapt
+
+__all__ = ["assert_gradients", "check", "check_view"]
+
+MODES = ("auto", "elementwise", "directional")
+
+
+def validate_options(mode: str, n_directions: int, max_elementwise: int, seed: int) -> None:
+    """Raise :class:`InvalidArgument` naming the fix for any invalid option."""
+    if mode not in MODES:
+        raise InvalidArgument(f"mode={mode!r} is not one of {MODES}; pass mode='auto' to choose by size")
+    if not isinstance(n_directions, int) or n_directions < 1:
+        raise InvalidArgument(f"n_directions={n_directions!r} must be a positive int (default 8)")
+    if not isinstance(max_elementwise, int) or max_elementwise < 0:
+        raise InvalidArgument(f"max_elementwise={max_elementwise!r} must be a non-negative int (default 64)")
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidArgument(f"seed={seed!r} must be a non-negative int")
+
+
+def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtype) -> np.dtype:
+    # A dtype-generic layer is differenced in float64; a layer that keeps float32 is differenced in float32.
+    if layer_dtype == np.float64:
+        return np.dtype(np.float64)
+    out = view.forward({k: v.astype(np.float64) for k, v in point.items()})
+    return np.dtype(np.float64) if out.dtype == np.float64 else np.dtype(layer_dtype)
+
+
+class _VjpCache:
+    """One layer backward per cotangent, shared by all the arguments checked with the same cotangents."""
+
+    def __init__(self, view: OpView, point: dict[str, np.ndarray]):
+        self.view, self.point, self._memo = view, point, {}  # type: ignore[var-annotated]
+
+    def __call__(self, cot: np.ndarray) -> dict[str, np.ndarray | None]:
+        key = (cot.shape, cot.tobytes())
+        if key not in self._memo:
+            self._memo = {key: self.view.vjp(self.point, cot)}
+        return self._memo[key]
+
+
+def _grad_of(view: OpView, cache: _VjpCache, name: str) -> Callable[[np.ndarray], np.ndarray]:
+    expected = view.point[name].shape
+
+    def vjp(cot: np.ndarray) -> np.ndarray:
+        g = cache(cot)[name]
+        if g is None:
+            raise _NoGradient(name)
+        g = np.asarray(g)
+        if g.shape != expected:
+            hint = " (the transpose: a layout slip)" if g.shape == expected[::-1] else ""
+            raise LayerError(f"{view.name}: gradient of {name!r} has shape {g.shape}, expected {expected}{hint}")
+        return g
+
+    return vjp
+
+
+class _NoGradient(Exception):
+    pass
+
+
+def _check_one(
+    view: OpView, point: dict, cache: _VjpCache, name: str, eval_dtype: np.dtype, opts: dict[str, Any]
+) -> GradientResult:
+    x = point[name]
+    # The analytic side is only as precise as the least precise array the layer computes with.
+    layer_dtype = max((np.dtype(v.dtype) for v in point.values()), key=lambda d: np.finfo(d).eps)
+    eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
+
+    def f(v: np.ndarray) -> np.ndarray:
+        out = view.forward({**eval_point, name: v.astype(eval_dtype)})
+        return np.asarray(out, dtype=np.float64)
+
+    rng = np.random.default_rng(opts["seed"])
+    x64 = x.astype(np.float64)
+    use_elementwise = opts["mode"] == "elementwise" or (
+        opts["mode"] == "auto" and x.size <= opts["max_elementwise"]
+    )
+    kw = {"rng": rng, "eval_dtype": eval_dtype, "analytic_dtype": layer_dtype}
+    vjp = _grad_of(view, cache, name)
+    if use_elementwise:
+        comp = elementwise(f, vjp, x64, **kw)
+    else:
+        comp = directional(f, vjp, x64, n_directions=opts["n_directions"], **kw)
+    batch = opts.get("batch")
+    return summarise(
+        comp,
+        (view.name, name),
+        x=x64,
+        seed=opts["seed"],
+        dtype=str(layer_dtype),
+        eval_dtype=str(eval_dtype),
+        device=view.device,
+        batch=batch,
+    )
+
+
+def check_view(
+    view: OpView,
+    point: dict[str, np.ndarray] | None = None,
+    *,
+    wrt: Iterable[str] | None = None,
+    mode: str = "auto",
+    n_directions: int = 8,
+    max_elementwise: int = 64,
+    seed: int = 0,
+    batch: int | None = None,
+) -> list[GradientResult]:
+    """Check the gradient of every name of ``view`` (or those in ``wrt``) at ``point`` (default: the view's)."""
+    validate_options(mode, n_directions, max_elementwise, seed)
+    point = dict(view.point if point is None else point)
+    names = tuple(view.names if wrt is None else wrt)
+    unknown = [n for n in names if n not in view.names]
+    if unknown:
+        raise InvalidArgument(f"wrt names {unknown} not among the layer's inputs and parameters {view.names}")
+    first = point[view.input_names[0]] if view.input_names else next(iter(point.values()))
+    opts = {"mode": mode, "n_directions": n_directions, "max_elementwise": max_elementwise, "seed": seed}
+    opts["batch"] = batch if batch is not None else (first.shape[0] if first.ndim else None)
+    try:
+        eval_dtype = _eval_dtype(view, point, np.dtype(first.dtype))
+    except LayerError as exc:
+        return [GradientResult((view.name, n), "error", message=str(exc), seed=seed) for n in names]
+    cache = _VjpCache(view, point)
+    results = []
+    for name in names:
+        try:
+            results.append(_check_one(view, point, cache, name, eval_dtype, opts))
+        except _NoGradient:
+            msg = f"{view.name} returned no gradient for {name!r} (backward returned None); nothing to compare"
+            results.append(GradientResult((view.name, name), "skip", message=msg, seed=seed))
+        except LayerError as exc:
+            results.append(GradientResult((view.name, name), "error", message=str(exc), seed=seed))
+    return results
+
+
+def check(
+    layer: Any,
+    *inputs: Any,
+    wrt: Iterable[str] | None = None,
+    mode: str = "auto",
+    n_directions: int = 8,
+    max_elementwise: int = 64,
+    seed: int = 0,
+    device: str | None = None,
+) -> Report:
+    r"""Check every gradient of ``layer`` at ``inputs`` against finite differences; return a :class:`Report`.
+
+    For each input and parameter ``x`` the analytic vector-Jacobian product ``vjp(c) = Jᵀc`` of the layer is
+    compared with central differences of ``t ↦ ⟨c, f(x + t·d)⟩``:
+
+    * the step along element ``i`` is ``t·max(|x_i|, rms(x))`` with ``t = ε^(1/3)`` of the dtype the differences
+      are computed in (float64 for a dtype-generic layer, even when it is checked in float32);
+    * Richardson extrapolation of the steps ``t`` and ``t/2`` gives the value and an error estimate; a step that
+      is not converged, or straddles a kink, is divided by 8 (up to 4 times);
+    * the tolerance is ``2·(estimate + κ·ε_eval·|f|/t) + κ·ε_layer·(magnitude of the analytic terms)``: derived,
+      not tuned (see :mod:`gradcheck.engine.tolerances`);
+    * at a kink (one-sided slopes that disagree) any value between the one-sided slopes is accepted (``kink``).
+
+    ``mode="auto"`` checks every element (``4·n`` evaluations, localises the worst element) when
+    ``x.size <= max_elementwise``, else ``n_directions`` random ±1 directions (4 evaluations each; a wrong
+    gradient whose error exceeds the tolerance on some element is missed with probability at most
+    ``2**-n_directions``).
+
+    Args:
+        layer: a NumPy module instance (``forward``/``backward``, ``params``/``grads``; a loss takes ``(x, y)``),
+            a ``torch.nn.Module`` instance, or a ``torch.autograd.Function`` subclass.
+        *inputs: the call's arguments (NumPy arrays or tensors; non-float arguments such as ``eps`` are fixed).
+        wrt: names to check (default: every input and parameter).
+        mode: ``"auto"``, ``"elementwise"`` or ``"directional"``.
+        n_directions: directions per argument in directional mode (default 8).
+        max_elementwise: largest argument checked element by element in auto mode (default 64).
+        seed: seed of the cotangents and directions (default 0); the same seed reproduces the same check.
+        device: torch device for torch targets (default: that of the inputs, else ``"cpu"``).
+
+    Returns:
+        A :class:`Report`; ``report.passed`` is True when every gradient matched.
+
+    Raises:
+        InvalidArgument: an option is invalid (the message names the fix).
+        InvalidTarget: ``layer`` follows no supported protocol.
+
+    Example:
+        >>> import numpy as np, layers
+        >>> check(layers.LinearModule(3, 2), np.ones((4, 3))).passed
+        True
+
+        A backward that forgets the factor 2 of ``x²`` fails, and says so::
+
+            class Square:
+                params, grads = {}, {}
+                def forward(self, x): self.x = x; return x * x
+                def backward(self, dout): return dout * self.x      # should be 2·x·dout
+            check(Square(), np.ones(3)).passed                      # False: "times 1/2"
+    """
+    validate_options(mode, n_directions, max_elementwise, seed)
+    view = adapt(layer, inputs, device)
+    try:
+        results = check_view(
+            view, wrt=wrt, mode=mode, n_directions=n_directions, max_elementwise=max_elementwise, seed=seed
+        )
+    finally:
+        view.restore()
+    options = {"mode": mode, "n_directions": n_directions, "max_elementwise": max_elementwise}
+    return Report(target=view.name, results=tuple(results), seed=seed, options=options)
+
+
+def assert_gradients(layer: Any, *inputs: Any, **options: Any) -> Report:
+    """Like :func:`check`, but raise :class:`GradientMismatch` (an ``AssertionError``) when any gradient fails.
+
+    The message follows the harness's one template: a summary line, ``k / n elements mismatched``, the greatest
+    absolute and relative difference with the index and the tolerance, the location (layer → argument →
+    element), shape, dtype, device, step and seed.
+
+    Raises:
+        GradientMismatch: some gradient did not match (or the layer raised while being checked).
+    """
+    __tracebackhide__ = True
+    report = check(layer, *inputs, **options)
+    if not report.passed:
+        from gradcheck.report.text import render_failures
+
+        raise GradientMismatch(render_failures(report))
+    return report

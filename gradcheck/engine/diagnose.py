@@ -1,0 +1,82 @@
+"""Say what is probably wrong when an analytic gradient disagrees with the numerical one."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["diagnose"]
+
+_RATIO_RTOL = 1e-3
+
+
+def _name_factor(k: float, batch: int | None) -> str:
+    if batch and batch > 1:
+        if abs(k * batch - 1) < _RATIO_RTOL:
+            return f"1/B (B = {batch}): a mean where a sum was due, or a 1/B applied twice"
+        if abs(k / batch - 1) < _RATIO_RTOL:
+            return f"B (B = {batch}): a sum where a mean was due, or a missing 1/B"
+    if abs(k + 1) < _RATIO_RTOL:
+        return "-1: the sign is flipped"
+    frac = Fraction(k).limit_denominator(12)
+    if abs(float(frac) - k) < _RATIO_RTOL * abs(k):
+        return f"{frac}"
+    return f"{k:.6g}"
+
+
+def _constant_factor(a: np.ndarray, n: np.ndarray, tol: np.ndarray, batch: int | None) -> str:
+    sig = np.abs(n) > 10 * tol
+    if sig.sum() < 1:
+        return ""
+    r = a[sig] / n[sig]
+    k = float(np.median(r))
+    if k != 0 and np.all(np.abs(r - k) <= _RATIO_RTOL * abs(k)) and abs(k - 1) > _RATIO_RTOL:
+        return f"the analytic gradient is the numeric one times {_name_factor(k, batch)}"
+    return ""
+
+
+def _transposed(a: np.ndarray, n: np.ndarray, tol: np.ndarray) -> str:
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and np.all(np.abs(a - n.T) <= tol.T):
+        return "the analytic gradient is the transpose of the numeric one (an index slip: W vs Wᵀ)"
+    return ""
+
+
+def _branch(bad: np.ndarray, x: np.ndarray | None) -> str:
+    if x is None or x.shape != bad.shape:
+        return ""
+    for name, region in (("negative", x < 0), ("positive", x > 0), ("zero", x == 0)):
+        if region.any() and bad[region].all() and not bad[~region].any():
+            return f"wrong exactly on the {name} inputs (one branch of the derivative)"
+    return ""
+
+
+def diagnose(
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    tolerance: np.ndarray,
+    ok: np.ndarray,
+    *,
+    x: np.ndarray | None = None,
+    batch: int | None = None,
+) -> str:
+    """A one-line diagnosis of an elementwise mismatch, or ``""`` when nothing specific fits.
+
+    Recognised: a constant factor (named when it is -1, B, 1/B or a small fraction), a transpose, a zero analytic
+    gradient, mismatches on exactly one branch of the input (negative, positive or zero entries), a single element.
+    """
+    a, n, tol = (np.asarray(v, dtype=np.float64) for v in (analytic, numeric, tolerance))
+    bad = ~np.asarray(ok, dtype=bool)
+    if not bad.any():
+        return ""
+    if not np.all(np.isfinite(a)):
+        return "the analytic gradient has non-finite entries (overflow, division by zero or log of zero)"
+    for found in (_constant_factor(a, n, tol, batch), _transposed(a, n, tol), _branch(bad, x)):
+        if found:
+            return found
+    if np.all(a[bad] == 0):
+        return "the analytic gradient is zero where the numeric one is not (a missing term or a dropped path)"
+    if bad.sum() == 1:
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+        return f"only element {idx} is wrong"
+    return ""

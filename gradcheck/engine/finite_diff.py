@@ -1,0 +1,140 @@
+"""Central differences with Richardson extrapolation, an error estimate, one-sided slopes and kink detection.
+
+Everything here works on a plain function ``g(t)`` of one scalar, returning an array (the terms of a projected
+output, or a whole output column); nothing here knows about layers.
+
+For a step ``t`` the five samples ``g(-t), g(-t/2), g(0), g(t/2), g(t)`` give
+
+* central differences ``D(s) = (g(s) - g(-s)) / 2s`` and the Richardson value ``R = (4·D(t/2) - D(t)) / 3``,
+  whose ``t²`` term cancels;
+* the truncation estimate ``|D(t/2) - D(t)| / 3`` (the error of ``D(t/2)``: an upper bound for that of ``R``);
+* the one-sided Richardson slopes ``R± = 2·D±(t/2) - D±(t)`` with ``D+(s) = (g(s) - g(0)) / s``; for a smooth
+  ``g`` both equal ``g'(0) - g'''·t²/12`` and differ only by ``O(t³)``, at a kink they differ by the jump;
+* a rounding bound ``κ·ε·|g|/t`` from the dtype of the evaluation.
+
+:func:`derivative` tries ``t, t/8, t/64, …`` until the estimate is converged and free of kinks, so that a kink
+near (not at) the point is stepped around, and keeps the most accurate step otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gradcheck.engine.tolerances import EVAL_SAFETY, FD_SAFETY
+
+__all__ = ["Estimate", "derivative"]
+
+#: Refinement factor between successive steps and how many refinements are tried at most.
+REFINE_FACTOR = 8.0
+MAX_REFINE = 4
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numerical derivative ``g'(0)`` (elementwise over ``g``'s output, or summed when ``reduce``)."""
+
+    value: np.ndarray  # Richardson central estimate
+    trunc: np.ndarray  # truncation estimate |D(t/2) - D(t)| / 3
+    noise: np.ndarray  # rounding bound of ``value``
+    left: np.ndarray  # one-sided slope from t < 0
+    right: np.ndarray  # one-sided slope from t > 0
+    side_error: np.ndarray  # error bound of the one-sided slopes
+    kink: np.ndarray  # bool: the one-sided slopes disagree beyond their errors
+    slope_mag: np.ndarray  # Σ|g(t/2) - g(-t/2)| / t: magnitude of the terms of g'
+    curv_mag: np.ndarray  # Σ|g(t/2) - 2g(0) + g(-t/2)| / (t/2)²: magnitude of the terms of g''
+    step: float
+    n_evals: int
+
+    @property
+    def error(self) -> np.ndarray:
+        """Error bound of :attr:`value`: truncation estimate plus rounding bound."""
+        return self.trunc + self.noise
+
+
+def _sum(a: np.ndarray, reduce: bool) -> np.ndarray:
+    return np.asarray(a.sum()) if reduce else a
+
+
+def _estimate(z: np.ndarray, samples: tuple[np.ndarray, ...], t: float, eps: float, reduce: bool) -> Estimate:
+    p1, p2, m1, m2 = samples
+    # Noise of one evaluation: κ·ε per term, each term counted at least at the rms scale of g(0), since
+    # cancellation inside g can leave a small result with the rounding error of its large parts.
+    rms = float(np.sqrt(np.mean(z * z))) if z.size else 0.0
+    eta = EVAL_SAFETY * eps * _sum(np.maximum(np.maximum(np.abs(z), np.abs(p1)), rms), reduce)
+    slope_mag = _sum(np.abs(p2 - m2), reduce) / t
+    curv_mag = _sum(np.abs(p2 - 2 * z + m2), reduce) / (t / 2) ** 2
+    z, p1, p2, m1, m2 = (_sum(a, reduce) for a in (z, p1, p2, m1, m2))
+    d1 = (p1 - m1) / (2 * t)
+    d2 = (p2 - m2) / t
+    right = (4 * (p2 - z) - (p1 - z)) / t
+    left = (4 * (z - m2) - (z - m1)) / t
+    trunc = np.abs(d2 - d1) / 3
+    # Amplification of one evaluation's noise: 3/t for R, 10/t for the one-sided slopes.
+    side_error = trunc + 10 * eta / t
+    return Estimate(
+        value=(4 * d2 - d1) / 3,
+        trunc=trunc,
+        noise=3 * eta / t,
+        left=left,
+        right=right,
+        side_error=side_error,
+        kink=np.abs(right - left) > 2 * FD_SAFETY * side_error,
+        slope_mag=slope_mag,
+        curv_mag=curv_mag,
+        step=t,
+        n_evals=4,
+    )
+
+
+def _converged(est: Estimate, eps: float) -> bool:
+    # Converged: no kink in reach and the truncation error is at most √ε relative, or below rounding.
+    target = np.maximum(est.noise, np.sqrt(eps) * np.abs(est.value))
+    return bool(not est.kink.any() and np.all(est.trunc <= target))
+
+
+def _score(est: Estimate) -> float:
+    # Total uncertainty of a step: its error, plus the size of the jump where a kink was seen.
+    jump = np.where(est.kink, np.abs(est.right - est.left), 0.0)
+    return float(np.sum(est.error + jump))
+
+
+def derivative(
+    g: Callable[[float], np.ndarray],
+    z: np.ndarray,
+    *,
+    t: float,
+    eps: float,
+    reduce: bool = False,
+    max_refine: int = MAX_REFINE,
+) -> Estimate:
+    """Estimate ``g'(0)`` with the first converged, kink-free step among ``t, t/8, …``, else the best one.
+
+    Args:
+        g: function of a scalar step returning a float64 array (already projected or not).
+        z: ``g(0)``, computed once by the caller.
+        t: the first (largest) step.
+        eps: unit roundoff of the dtype ``g`` is evaluated in.
+        reduce: sum the output of ``g`` (the terms of a projection ``⟨c, f⟩``) before differencing.
+        max_refine: how many times the step may be divided by 8.
+
+    Returns:
+        The :class:`Estimate` of the chosen step; ``n_evals`` counts every evaluation made.
+    """
+    best: Estimate | None = None
+    evals = 0
+    for k in range(max_refine + 1):
+        s = t / REFINE_FACTOR**k
+        est = _estimate(z, (g(s), g(s / 2), g(-s), g(-s / 2)), s, eps, reduce)
+        evals += 4
+        if _converged(est, eps):
+            best = est
+            break
+        if best is None or _score(est) < _score(best):
+            best = est
+        if np.all(est.noise >= est.trunc):
+            break  # rounding dominates: a smaller step only adds noise
+    assert best is not None
+    return replace(best, n_evals=evals)

@@ -1,0 +1,1 @@
+"""Renderings of result records: text, JSON and Markdown."""

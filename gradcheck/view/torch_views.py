@@ -1,0 +1,158 @@
+"""Adapters for ``torch.autograd.Function`` subclasses (called through ``apply``) and ``torch.nn.Module``s.
+
+Arrays cross the boundary as NumPy on the host; tensors are made on the chosen device in the array's dtype.
+torch is imported lazily so that importing :mod:`gradcheck` stays light.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import LayerError
+from gradcheck.view.base import Grads, OpView, Values, call_layer, describe
+
+__all__ = ["function_view", "is_autograd_function", "is_torch_module", "module_view"]
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def is_autograd_function(obj: Any) -> bool:
+    """True for a ``torch.autograd.Function`` subclass (the class, not an instance)."""
+    if not inspect.isclass(obj):
+        return False
+    try:
+        return issubclass(obj, _torch().autograd.Function)
+    except ImportError:
+        return False
+
+
+def is_torch_module(obj: Any) -> bool:
+    """True for a ``torch.nn.Module`` instance."""
+    import sys
+
+    if "torch" not in sys.modules:
+        return False
+    return isinstance(obj, sys.modules["torch"].nn.Module)
+
+
+def _is_array(v: Any) -> bool:
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind == "f"
+    torch = _torch()
+    return isinstance(v, torch.Tensor) and v.is_floating_point()
+
+
+def _to_numpy(v: Any) -> np.ndarray:
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    return v.detach().cpu().numpy().copy()
+
+
+def _tensor(a: np.ndarray, device: str, requires_grad: bool = False) -> Any:
+    t = _torch().from_numpy(np.ascontiguousarray(a)).to(device)
+    return t.requires_grad_(requires_grad)
+
+
+def _output(name: str, out: Any) -> Any:
+    torch = _torch()
+    if isinstance(out, tuple | list) and out and isinstance(out[0], torch.Tensor):
+        out = out[0]  # first output is the one checked
+    if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+        raise LayerError(f"{name} returned {type(out).__name__}, expected a floating-point torch.Tensor")
+    return out
+
+
+def _arg_names(fn: Any, n: int) -> list[str]:
+    try:
+        params = list(inspect.signature(fn.forward).parameters)[1:]  # drop ctx
+    except (TypeError, ValueError):
+        params = []
+    if len(params) < n or any(p.startswith("*") for p in params[:n]):
+        params = [f"arg{i}" for i in range(n)]
+    return params[:n]
+
+
+def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str) -> list[Any]:
+    torch = _torch()
+    c = _tensor(np.asarray(cot, dtype=np.float64), device).to(outputs.dtype).reshape(outputs.shape)
+    try:
+        return list(torch.autograd.grad(outputs, wrt, grad_outputs=c, allow_unused=True))
+    except Exception as exc:
+        raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
+
+
+def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu") -> OpView:
+    """View of ``fn.apply(*args)``: float arrays/tensors are differentiable inputs, the rest fixed extras."""
+    name = fn.__name__
+    names = _arg_names(fn, len(args))
+    diff = [i for i, a in enumerate(args) if _is_array(a)]
+    input_names = tuple(names[i] for i in diff)
+    point = {names[i]: _to_numpy(args[i]) for i in diff}
+
+    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
+        tensors = {k: _tensor(values[k], device, requires_grad) for k in input_names}
+        full = [tensors[names[i]] if i in diff else args[i] for i in range(len(args))]
+        out = call_layer(name, "apply", fn.apply, *full, context=describe(values))
+        return _output(f"{name}.apply", out), [tensors[k] for k in input_names]
+
+    def forward(values: Values) -> np.ndarray:
+        with _torch().no_grad():
+            out, _ = call(values, False)
+        return _to_numpy(out)
+
+    def vjp(values: Values, cot: np.ndarray) -> Grads:
+        out, wrt = call(values, True)
+        grads = _grads(name, out, wrt, cot, device)
+        return {k: None if g is None else _to_numpy(g) for k, g in zip(input_names, grads, strict=True)}
+
+    extras = [f"{names[i]}={args[i]!r}" for i in range(len(args)) if i not in diff]
+    notes = [f"torch.autograd.Function via apply; fixed arguments: {', '.join(extras) or 'none'}"]
+    return OpView(name, "torch.Function", input_names, (), point, forward, vjp, device=device, notes=notes)
+
+
+def module_view(module: Any, inputs: tuple[Any, ...], device: str = "cpu") -> OpView:
+    """View of an ``nn.Module``: its float inputs and its ``requires_grad`` parameters, by name."""
+    torch = _torch()
+    name = type(module).__name__
+    module = module.to(device)
+    params = {k: p for k, p in module.named_parameters() if p.requires_grad}
+    diff = [i for i, a in enumerate(inputs) if _is_array(a)]
+    input_names = tuple("input" if len(diff) == 1 else f"input{i}" for i in diff)
+    point = {k: _to_numpy(inputs[i]) for k, i in zip(input_names, diff, strict=True)}
+    point.update({k: _to_numpy(p) for k, p in params.items()})
+    original = {k: p.detach().clone() for k, p in params.items()}
+
+    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
+        tensors = {k: _tensor(values[k], device, requires_grad) for k in (*input_names, *params)}
+        full = [tensors[input_names[diff.index(i)]] if i in diff else inputs[i] for i in range(len(inputs))]
+        state = {k: tensors[k] for k in params}
+        out = call_layer(
+            name, "forward", torch.func.functional_call, module, state, tuple(full), context=describe(values)
+        )
+        return _output(f"{name}.forward", out), list(tensors.values())
+
+    def forward(values: Values) -> np.ndarray:
+        with torch.no_grad():
+            out, _ = call(values, False)
+        return _to_numpy(out)
+
+    def vjp(values: Values, cot: np.ndarray) -> Grads:
+        out, wrt = call(values, True)
+        grads = _grads(name, out, wrt, cot, device)
+        keys = (*input_names, *params)
+        return {k: None if g is None else _to_numpy(g) for k, g in zip(keys, grads, strict=True)}
+
+    def restore() -> None:
+        with torch.no_grad():
+            for k, p in params.items():
+                p.copy_(original[k])
+
+    notes = [f"torch.nn.Module; parameters: {', '.join(params) or 'none'}"]
+    return OpView(name, "torch.nn.Module", input_names, tuple(params), point, forward, vjp, device, restore, notes)
