@@ -88,7 +88,7 @@ def _check_one(
     use_elementwise = opts["mode"] == "elementwise" or (
         opts["mode"] == "auto" and x.size <= opts["max_elementwise"]
     )
-    kw = {"rng": rng, "eval_dtype": eval_dtype, "analytic_dtype": layer_dtype}
+    kw = {"rng": rng, "eval_dtype": eval_dtype, "analytic_dtype": layer_dtype, "positive": name in opts["positive"]}
     vjp = _grad_of(view, cache, name)
     if use_elementwise:
         comp = elementwise(f, vjp, x64, **kw)
@@ -117,8 +117,12 @@ def check_view(
     max_elementwise: int = 64,
     seed: int = 0,
     batch: int | None = None,
+    positive: Iterable[str] = (),
 ) -> list[GradientResult]:
-    """Check the gradient of every name of ``view`` (or those in ``wrt``) at ``point`` (default: the view's)."""
+    """Check the gradient of every name of ``view`` (or those in ``wrt``) at ``point`` (default: the view's).
+
+    ``positive`` names inputs whose domain is ``x > 0``: their steps are relative to each element.
+    """
     validate_options(mode, n_directions, max_elementwise, seed)
     point = dict(view.point if point is None else point)
     names = tuple(view.names if wrt is None else wrt)
@@ -127,6 +131,7 @@ def check_view(
         raise InvalidArgument(f"wrt names {unknown} not among the layer's inputs and parameters {view.names}")
     first = point[view.input_names[0]] if view.input_names else next(iter(point.values()))
     opts = {"mode": mode, "n_directions": n_directions, "max_elementwise": max_elementwise, "seed": seed}
+    opts["positive"] = tuple(positive)
     opts["batch"] = batch if batch is not None else (first.shape[0] if first.ndim else None)
     try:
         eval_dtype = _eval_dtype(view, point, np.dtype(first.dtype))
@@ -154,6 +159,7 @@ def check(
     max_elementwise: int = 64,
     seed: int = 0,
     device: str | None = None,
+    positive: Iterable[str] = (),
 ) -> Report:
     r"""Check every gradient of ``layer`` at ``inputs`` against finite differences; return a :class:`Report`.
 
@@ -183,6 +189,8 @@ def check(
         max_elementwise: largest argument checked element by element in auto mode (default 64).
         seed: seed of the cotangents and directions (default 0); the same seed reproduces the same check.
         device: torch device for torch targets (default: that of the inputs, else ``"cpu"``).
+        positive: names of inputs whose domain is ``x > 0`` (e.g. the probabilities of a loss): their steps
+            are relative to each element so that no evaluation leaves the domain.
 
     Returns:
         A :class:`Report`; ``report.passed`` is True when every gradient matched.
@@ -208,7 +216,8 @@ def check(
     view = adapt(layer, inputs, device)
     try:
         results = check_view(
-            view, wrt=wrt, mode=mode, n_directions=n_directions, max_elementwise=max_elementwise, seed=seed
+            view, wrt=wrt, mode=mode, n_directions=n_directions, max_elementwise=max_elementwise, seed=seed,
+            positive=positive,
         )
     finally:
         view.restore()

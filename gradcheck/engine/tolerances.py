@@ -43,8 +43,14 @@ def base_step(dtype: np.dtype | type) -> float:
     return machine_eps(dtype) ** (1.0 / 3.0)
 
 
-def element_scale(x: np.ndarray) -> np.ndarray:
-    """Per-element scale ``max(|x_i|, rms(x))`` (1 where ``x`` is all zeros)."""
+def element_scale(x: np.ndarray, positive: bool = False) -> np.ndarray:
+    """Per-element scale ``max(|x_i|, rms(x))`` (1 where ``x`` is all zeros).
+
+    For an input whose domain is ``x > 0`` (probabilities into a log) the scale is ``|x_i|`` itself, so that
+    no step ``t·s_i`` with ``t < 1`` leaves the domain.
+    """
     a = np.abs(np.asarray(x, dtype=np.float64))
+    if positive:
+        return a
     rms = float(np.sqrt(np.mean(a * a))) if a.size else 0.0
     return np.maximum(a, rms if rms > 0 else 1.0)

@@ -83,13 +83,14 @@ def elementwise(
     rng: np.random.Generator,
     eval_dtype: np.dtype,
     analytic_dtype: np.dtype,
+    positive: bool = False,
 ) -> Comparison:
     """Compare every element of ``vjp(c)`` with the central difference of ``⟨c, f⟩`` along that element."""
     eps_a = machine_eps(analytic_dtype)
     y0 = f(x)
     c = cotangent(rng, y0.shape, analytic_dtype)
     g = np.asarray(vjp(c), dtype=np.float64)
-    scale = element_scale(x)
+    scale = element_scale(x, positive)
     n = x.size
     out = {k: np.zeros(n) for k in ("numeric", "tol", "ok", "kink")}
     evals, step = 1, 0.0
@@ -147,6 +148,7 @@ def localise(
     eval_dtype: np.dtype,
     eps_a: float,
     retries: int = 3,
+    positive: bool = False,
 ) -> tuple[Located | None, int]:
     """Find one wrong element of ``g = vjp(c)`` by bisection: ``O(log n)`` directional tests instead of ``n``.
 
@@ -154,7 +156,7 @@ def localise(
     a failing half (both halves may pass when errors of opposite sign cancel: new signs are drawn, ``retries``
     times). Returns the element with its analytic and numeric partial derivative, or ``None``.
     """
-    scale = element_scale(x).ravel()
+    scale = element_scale(x, positive).ravel()
     idx = np.arange(x.size)
     evals, found = 0, None
     while idx.size > 1:
@@ -193,11 +195,12 @@ def directional(
     eval_dtype: np.dtype,
     analytic_dtype: np.dtype,
     n_directions: int,
+    positive: bool = False,
 ) -> Comparison:
     """Compare ``⟨vjp(c_k), d_k⟩`` with the directional derivative of ``⟨c_k, f⟩`` for ``k < n_directions``."""
     eps_a = machine_eps(analytic_dtype)
     y0 = f(x)
-    scale = element_scale(x)
+    scale = element_scale(x, positive)
     cols = {k: np.zeros(n_directions) for k in ("a", "numeric", "tol", "ok", "kink")}
     evals, step, first_bad = 1, 0.0, None
     for k in range(n_directions):
@@ -212,7 +215,7 @@ def directional(
             first_bad = (c, g)
     located = None
     if first_bad is not None and x.size > 1:
-        located, n_ev = localise(f, x, *first_bad, y0, rng=rng, eval_dtype=eval_dtype, eps_a=eps_a)
+        located, n_ev = localise(f, x, *first_bad, y0, rng=rng, eval_dtype=eval_dtype, eps_a=eps_a, positive=positive)
         evals += n_ev
     return Comparison(
         mode="directional",

@@ -36,6 +36,9 @@ class OpView:
     device: str = "cpu"
     restore: Callable[[], None] = lambda: None
     notes: list[str] = field(default_factory=list)
+    # Side-effect probes (properties "purity" and "state"); adapters fill them in.
+    probe_purity: Callable[[Values, np.ndarray], list[str]] | None = None
+    probe_interleaved: Callable[[Values, Values, np.ndarray], tuple[Grads, Grads]] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -95,7 +95,7 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
         out = forward(values)
         if target is not None:
             dx = call_layer(name, "backward", module.backward, values["x"].copy(), target.copy())
-            dx = None if dx is None else as_output(name, "backward", dx) * cot
+            dx = None if dx is None else _scaled(as_output(name, "backward", dx), cot)
         else:
             dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
             dx = call_layer(name, "backward", module.backward, dout, context=describe({"dout": dout}))
@@ -111,6 +111,53 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
     def restore() -> None:
         set_params(original)
 
+    def call_backward(dout: np.ndarray, x: np.ndarray) -> object:
+        if target is not None:
+            return call_layer(name, "backward", module.backward, x, target)
+        return call_layer(name, "backward", module.backward, dout)
+
+    def probe_purity(values: Values, cot: np.ndarray) -> list[str]:
+        set_params(values)
+        keep = {k: np.array(owner.params[key], copy=True) for k, (owner, key) in table.items()}
+        x = values["x"].copy()
+        y = target.copy() if target is not None else None
+        out = call_layer(name, "forward", module.forward, *((x, y) if y is not None else (x,)))
+        out = as_output(name, "forward", out)
+        found = _changed({"x": (x, values["x"]), "y": (y, target)}, "forward")
+        if np.shares_memory(out, x):
+            found.append("forward returned (a view of) its input x instead of a new array")
+        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape).copy()
+        dout_keep = dout.copy()
+        dx = call_backward(dout, x)
+        found += _changed({"x": (x, values["x"]), "y": (y, target)}, "backward")
+        if target is None and not np.array_equal(dout, dout_keep):
+            found.append("backward modified the upstream gradient dout in place")
+        if isinstance(dx, np.ndarray) and target is None and np.shares_memory(dx, dout):
+            found.append("backward returned (a view of) the upstream gradient dout instead of a new array")
+        for k, (owner, key) in table.items():
+            if not np.array_equal(owner.params[key], keep[k]):
+                found.append(f"forward/backward modified parameter {k!r} in place")
+            g = getattr(owner, "grads", {}).get(key)
+            if isinstance(g, np.ndarray) and np.shares_memory(g, owner.params[key]):
+                found.append(f"grads[{key!r}] is the parameter array itself")
+        return found
+
+    def probe_interleaved(first: Values, second: Values, cot: np.ndarray) -> tuple[Grads, Grads]:
+        forward(first)
+        out = forward({**first, "x": second["x"]})
+        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
+        grads_once = _collect(call_backward(dout.copy(), second["x"].copy()), cot)
+        grads_twice = _collect(call_backward(dout.copy(), second["x"].copy()), cot)
+        return grads_once, grads_twice
+
+    def _collect(dx: object, cot: np.ndarray) -> Grads:
+        if dx is not None and target is not None:
+            dx = _scaled(as_output(name, "backward", dx), cot)
+        grads: Grads = {"x": None if dx is None else np.array(dx, copy=True)}
+        for k, (owner, key) in table.items():
+            grads[k] = np.array(owner.grads[key], copy=True)
+        return grads
+
     notes = ["NumPy loss module: forward(x, y) / backward(x, y)" if loss else "NumPy module: forward / backward"]
     return OpView(
         name=name,
@@ -122,4 +169,19 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
         vjp=vjp,
         restore=restore,
         notes=notes,
+        probe_purity=probe_purity,
+        probe_interleaved=probe_interleaved,
     )
+
+
+def _scaled(dx: np.ndarray, cot: np.ndarray) -> np.ndarray:
+    # A loss's backward gives dL/dx; the VJP for a scalar cotangent c is c·dL/dx, in the gradient's dtype.
+    return dx * np.asarray(cot, dtype=dx.dtype)
+
+
+def _changed(pairs: dict, when: str) -> list[str]:
+    return [
+        f"{when} modified its input {k} in place"
+        for k, (seen, original) in pairs.items()
+        if seen is not None and not np.array_equal(seen, original)
+    ]

@@ -79,19 +79,24 @@ def _arg_names(fn: Any, n: int) -> list[str]:
     return params[:n]
 
 
-def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str) -> list[Any]:
+def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str, retain: bool = False) -> list[Any]:
     torch = _torch()
     c = _tensor(np.asarray(cot, dtype=np.float64), device).to(outputs.dtype).reshape(outputs.shape)
     try:
-        return list(torch.autograd.grad(outputs, wrt, grad_outputs=c, allow_unused=True))
+        return list(torch.autograd.grad(outputs, wrt, grad_outputs=c, allow_unused=True, retain_graph=retain))
     except Exception as exc:
         raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
 
 
-def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu") -> OpView:
-    """View of ``fn.apply(*args)``: float arrays/tensors are differentiable inputs, the rest fixed extras."""
+def function_view(
+    fn: Any, args: tuple[Any, ...], device: str = "cpu", names: list[str] | None = None
+) -> OpView:
+    """View of ``fn.apply(*args)``: float arrays/tensors are differentiable inputs, the rest fixed extras.
+
+    Inputs are named after ``fn.forward``'s parameters unless ``names`` (one per positional argument) is given.
+    """
     name = fn.__name__
-    names = _arg_names(fn, len(args))
+    names = list(names) if names is not None else _arg_names(fn, len(args))
     diff = [i for i, a in enumerate(args) if _is_array(a)]
     input_names = tuple(names[i] for i in diff)
     point = {names[i]: _to_numpy(args[i]) for i in diff}
@@ -114,17 +119,54 @@ def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu") -> OpView
 
     extras = [f"{names[i]}={args[i]!r}" for i in range(len(args)) if i not in diff]
     notes = [f"torch.autograd.Function via apply; fixed arguments: {', '.join(extras) or 'none'}"]
-    return OpView(name, "torch.Function", input_names, (), point, forward, vjp, device=device, notes=notes)
+    view = OpView(name, "torch.Function", input_names, (), point, forward, vjp, device=device, notes=notes)
+    view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
+    view.probe_interleaved = lambda a, b, cot: _interleaved(lambda v: call(v, True), a, b, cot, name, device)
+    return view
 
 
-def module_view(module: Any, inputs: tuple[Any, ...], device: str = "cpu") -> OpView:
+def _purity(call: Any, values: Values, cot: np.ndarray, name: str, device: str) -> list[str]:
+    torch = _torch()
+    out, wrt = call(values)
+    keep = [t.detach().clone() for t in wrt]
+    c = _tensor(np.asarray(cot, dtype=np.float64), device).to(out.dtype).reshape(out.shape)
+    c_keep = c.clone()
+    found = [f"forward modified input {i} in place" for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
+             if not torch.equal(t.detach(), k)]
+    try:
+        torch.autograd.grad(out, wrt, grad_outputs=c, allow_unused=True)
+    except Exception as exc:
+        raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
+    if not torch.equal(c, c_keep):
+        found.append("backward modified grad_output in place")
+    found += [f"backward modified input {i} in place" for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
+              if not torch.equal(t.detach(), k)]
+    return found
+
+
+def _interleaved(call: Any, first: Values, second: Values, cot: np.ndarray, name: str, device: str) -> tuple:
+    # Two live graphs: the backward of the graph built at ``second`` runs after a later forward at ``first``,
+    # so it must read its own ctx, not state the later call left on the class or in globals; then once more.
+    out, wrt = call(second)
+    later, _ = call(first)
+    once = _grads(name, out, wrt, cot, device, retain=True)
+    twice = _grads(name, out, wrt, cot, device)
+    del later
+    keys = list(second)
+    return tuple({k: None if g is None else _to_numpy(g) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice))
+
+
+def module_view(
+    module: Any, inputs: tuple[Any, ...], device: str = "cpu", input_names: tuple[str, ...] | None = None
+) -> OpView:
     """View of an ``nn.Module``: its float inputs and its ``requires_grad`` parameters, by name."""
     torch = _torch()
     name = type(module).__name__
     module = module.to(device)
     params = {k: p for k, p in module.named_parameters() if p.requires_grad}
     diff = [i for i, a in enumerate(inputs) if _is_array(a)]
-    input_names = tuple("input" if len(diff) == 1 else f"input{i}" for i in diff)
+    if input_names is None:
+        input_names = tuple("input" if len(diff) == 1 else f"input{i}" for i in diff)
     point = {k: _to_numpy(inputs[i]) for k, i in zip(input_names, diff, strict=True)}
     point.update({k: _to_numpy(p) for k, p in params.items()})
     original = {k: p.detach().clone() for k, p in params.items()}
@@ -155,4 +197,7 @@ def module_view(module: Any, inputs: tuple[Any, ...], device: str = "cpu") -> Op
                 p.copy_(original[k])
 
     notes = [f"torch.nn.Module; parameters: {', '.join(params) or 'none'}"]
-    return OpView(name, "torch.nn.Module", input_names, tuple(params), point, forward, vjp, device, restore, notes)
+    view = OpView(name, "torch.nn.Module", input_names, tuple(params), point, forward, vjp, device, restore, notes)
+    view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
+    view.probe_interleaved = lambda a, b, cot: _interleaved(lambda v: call(v, True), a, b, cot, name, device)
+    return view

@@ -1,0 +1,63 @@
+"""``bench-report RESULTS.json [--compare BEFORE.json] [--out DIR] [--title TITLE] [--no-plots]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gradcheck.benchreport.report import Results, load_results, render_markdown
+from gradcheck.errors import InvalidArgument
+
+__all__ = ["main"]
+
+PROG = "bench-report"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Render pytest-benchmark JSON (--benchmark-json) as <out>/benchmarks.md and "
+        "<out>/figures/bench_*.png: machine, per-layer tables with ratios to PyTorch, targets, "
+        "cost of checking.",
+    )
+    parser.add_argument("results", metavar="RESULTS.json", help="pytest-benchmark JSON of this run")
+    parser.add_argument("--compare", metavar="BEFORE.json", help="a baseline run: adds a before/after table")
+    parser.add_argument("--out", metavar="DIR", default="docs", help="output folder (default: docs)")
+    parser.add_argument("--title", default="Benchmarks", help="the report's title")
+    parser.add_argument(
+        "--no-plots", action="store_true", help="do not write PNG plots (no matplotlib needed)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the benchmark report; returns 0, or 2 with a one-line error on bad input."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+    try:
+        results = load_results(args.results)
+        before: Results | None = load_results(args.compare) if args.compare else None
+    except InvalidArgument as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    figures: dict[str, str] = {}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not args.no_plots:
+            from gradcheck.benchreport.plots import plot_all
+
+            for key, path in plot_all(results.records, out / "figures").items():
+                figures[key] = path.relative_to(out).as_posix()
+        md = out / "benchmarks.md"
+        md.write_text(
+            render_markdown(results, title=args.title, figures=figures, before=before), encoding="utf-8"
+        )
+    except OSError as exc:
+        print(f"{PROG}: error: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {md} ({len(results.records)} benchmarks, {len(figures)} figures)")
+    return 0

@@ -1,0 +1,1 @@
+"""The checklist: properties of a kind run on Hypothesis-generated cases, shrunk, diagnosed and reported."""

@@ -1,0 +1,148 @@
+"""A subject (kind + implementation) and a trial (one materialised case): how a case becomes an op view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import LayerError
+from gradcheck.kinds import Case, Kind
+from gradcheck.kinds.base import realistic
+from gradcheck.view import OpView
+from gradcheck.view.base import call_layer
+from gradcheck.view.numpy_module import numpy_module_view
+from gradcheck.view.torch_views import function_view, module_view
+
+__all__ = ["Subject", "Trial"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """An implementation of a kind: a class (NumPy or nn.Module) or a ``torch.autograd.Function`` subclass."""
+
+    kind: Kind
+    target: Any
+    label: str
+    device: str = "cpu"
+
+
+@dataclass
+class Trial:
+    """One case of one subject, with its arrays; :meth:`build` gives a fresh layer's view at the case."""
+
+    subject: Subject
+    case: Case
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The case's inputs (case dtype) and canonical parameters (float64)."""
+        return self.subject.kind.materialise(self.case)
+
+    @property
+    def kind(self) -> Kind:
+        """The subject's kind."""
+        return self.subject.kind
+
+    def construct(self) -> Any:
+        """A fresh instance of the subject built with the case's constructor arguments."""
+        target = self.subject.target
+        label = getattr(target, "__name__", str(target))
+        return call_layer(label, "__init__", lambda: target(**self.case.ctor), context=self.case.describe())
+
+    def build(
+        self, dtype: str | None = None, device: str | None = None, rows: slice | None = None
+    ) -> tuple[OpView, dict[str, np.ndarray]]:
+        """A fresh layer's view and the case's values in ``dtype`` (default: the case's), on the batch ``rows``."""
+        dtype = dtype or self.case.dtype
+        device = device or self.subject.device
+        inputs, params = self.arrays
+        inputs = {k: (v.astype(dtype) if v.dtype.kind == "f" else v)[rows or slice(None)] for k, v in inputs.items()}
+        kind = self.kind
+        if kind.protocol == "function":
+            values = {**inputs, **{k: v.astype(dtype) for k, v in params.items()}}
+            assert kind.call is not None
+            args = kind.call(self.case.ctor, values)
+            names = [next((k for k, v in values.items() if v is a), f"arg{i}") for i, a in enumerate(args)]
+            view = function_view(self.subject.target, args, device, names=names)
+            view.input_names = tuple(n for n in view.input_names if n in inputs)
+            view.param_names = tuple(n for n in names if n in params)
+            return view, {k: values[k] for k in view.names}
+        layer = self.construct()
+        if kind.protocol == "module":
+            view = module_view(layer, (inputs["x"],), device, input_names=("x",))
+        else:
+            args = (inputs["x"], inputs["y"]) if kind.protocol == "numpy_loss" else (inputs["x"],)
+            view = numpy_module_view(layer, args)
+        return view, self._values(view, inputs, params, dtype)
+
+    def _values(
+        self, view: OpView, inputs: dict[str, np.ndarray], params: dict[str, np.ndarray], dtype: str
+    ) -> dict[str, np.ndarray]:
+        values = {k: inputs[k] for k in view.input_names}
+        if self.kind.params_found:
+            rng = np.random.default_rng(self.case.seed + 1)
+            for k in view.param_names:
+                values[k] = realistic(rng, view.point[k].shape).astype(dtype)
+            return values
+        missing = [k for k in params if k not in view.param_names]
+        if missing:
+            raise LayerError(
+                f"{view.name}: expected parameters {sorted(params)} (shapes "
+                f"{ {k: v.shape for k, v in params.items()} }), found {list(view.param_names) or 'none'}"
+            )
+        for k in view.param_names:
+            if k in params:
+                if view.point[k].shape != params[k].shape:
+                    raise LayerError(
+                        f"{view.name}: parameter {k!r} has shape {view.point[k].shape}, expected {params[k].shape}"
+                    )
+                values[k] = params[k].astype(dtype)
+            else:
+                values[k] = view.point[k].astype(dtype)
+        return values
+
+    def reference(self, values: dict[str, np.ndarray], dtype: str = "float64") -> Any:
+        """The oracle's output (a torch tensor in ``dtype``) at ``values``, and the tensors it was called with."""
+        import torch
+
+        tensors = {k: torch.from_numpy(np.asarray(v, dtype=dtype)).requires_grad_(True) for k, v in values.items()}
+        inputs = {k: v for k, v in tensors.items() if k in self.arrays[0]}
+        extra = {k: torch.from_numpy(np.asarray(v, dtype=dtype)) for k, v in self.arrays[0].items()
+                 if k not in tensors}
+        params = {k: v for k, v in tensors.items() if k not in inputs}
+        out = self.kind.reference(self.case.ctor, {**inputs, **extra}, params)
+        return out, tensors
+
+    def reference_forward(self, values: dict[str, np.ndarray], dtype: str = "float64") -> np.ndarray:
+        """The oracle's output at ``values``, computed in ``dtype``, as a float64 array."""
+        out, _ = self.reference(values, dtype)
+        return out.detach().numpy().astype(np.float64)
+
+    def reference_vjp(
+        self, values: dict[str, np.ndarray], cot: np.ndarray, dtype: str = "float64"
+    ) -> dict[str, np.ndarray]:
+        """Autograd gradients of ``⟨cot, reference(values)⟩`` (computed in ``dtype``) for every name."""
+        import torch
+
+        out, tensors = self.reference(values, dtype)
+        grads = torch.autograd.grad(out, list(tensors.values()), torch.from_numpy(np.asarray(cot, dtype)),
+                                    allow_unused=True)
+        return {k: (np.zeros(v.shape) if g is None else g.numpy().astype(np.float64)) for (k, v), g in
+                zip(tensors.items(), grads, strict=True)}
+
+    def reference_error(self, values: dict[str, np.ndarray], cot: np.ndarray | None = None) -> Any:
+        """``|oracle in the case's dtype − oracle in float64|``: the accuracy PyTorch itself reaches in that
+        dtype (zeros for float64 cases). Forward error if ``cot`` is None, else per-name VJP errors."""
+        low = self.case.dtype
+        if cot is None:
+            if low == "float64":
+                return 0.0
+            return np.abs(self.reference_forward(values, low) - self.reference_forward(values))
+        if low == "float64":
+            return {k: 0.0 for k in values}
+        a, b = self.reference_vjp(values, cot, low), self.reference_vjp(values, cot)
+        return {k: np.abs(a[k] - b[k]) for k in values}

@@ -1,0 +1,468 @@
+"""The built-in kinds: the layers of the UvA deep-learning assignment 1 (2018) and its later editions.
+
+Each declaration is the single source of its kind's contract, oracle, domain and semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from gradcheck.kinds import invariants as inv
+from gradcheck.kinds import register
+from gradcheck.kinds.base import Case, Kind, make_values
+
+Ctor = Mapping[str, Any]
+
+
+def _t() -> Any:
+    import torch
+
+    return torch
+
+
+def _F() -> Any:
+    import torch.nn.functional as F
+
+    return F
+
+
+def sizes(lo: int = 1, hi: int = 4) -> st.SearchStrategy[int]:
+    return st.integers(lo, hi)
+
+
+def no_args() -> st.SearchStrategy[dict[str, Any]]:
+    return st.just({})
+
+
+def matrix(batch_lo: int = 1, features: str | None = None) -> Any:
+    """Shapes ``{"x": (B, D)}`` with D from a constructor argument, or drawn."""
+
+    def shapes(ctor: Ctor) -> st.SearchStrategy[dict[str, tuple[int, ...]]]:
+        d = st.just(ctor[features]) if features else sizes(1, 5)
+        return st.tuples(sizes(batch_lo, 5), d).map(lambda bd: {"x": bd})
+
+    return shapes
+
+
+def no_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
+    return {}
+
+
+def affine(key: str) -> Any:
+    return lambda ctor: {"gamma": (ctor[key],), "beta": (ctor[key],)}
+
+
+# --- elementwise activations -------------------------------------------------------------------------------
+
+ACTIVATION_REGIMES = ("normal", "ties", "positive", "negative", "large")
+
+register(
+    Kind(
+        name="relu",
+        summary="ReLU, y = max(0, x); dy/dx = 1[x > 0]",
+        protocol="numpy",
+        builtin=("layers:ReLUModule",),
+        ctor=no_args,
+        shapes=matrix(),
+        params=no_params,
+        reference=lambda ctor, i, p: _F().relu(i["x"]),
+        regimes=ACTIVATION_REGIMES,
+        kinks="x = 0 (any slope in [0, 1] is a valid subgradient)",
+        invariants=(inv.elementwise_identity_on_positive,),
+    )
+)
+
+register(
+    Kind(
+        name="leaky_relu",
+        summary="LeakyReLU, y = x for x > 0 else a·x; dy/dx = 1 or a",
+        protocol="numpy",
+        builtin=("layers:LeakyReLUModule",),
+        ctor=lambda: st.fixed_dictionaries(
+            {"neg_slope": st.sampled_from((0.01, 0.2, 0.5)) | st.floats(0.0, 2.0, allow_subnormal=False)}
+        ),
+        shapes=matrix(),
+        params=no_params,
+        reference=lambda ctor, i, p: _F().leaky_relu(i["x"], ctor["neg_slope"]),
+        regimes=ACTIVATION_REGIMES,
+        kinks="x = 0 (any slope between a and 1)",
+        invariants=(inv.elementwise_identity_on_positive,),
+    )
+)
+
+register(
+    Kind(
+        name="elu",
+        summary="ELU, y = x for x > 0 else α(eˣ − 1); dy/dx = 1 or α·eˣ",
+        protocol="numpy",
+        builtin=("layers:ELUModule",),
+        ctor=lambda: st.fixed_dictionaries(
+            {"alpha": st.sampled_from((1.0, 0.5)) | st.floats(0.05, 3.0, allow_subnormal=False)}
+        ),
+        shapes=matrix(),
+        params=no_params,
+        reference=lambda ctor, i, p: _F().elu(i["x"], ctor["alpha"]),
+        regimes=ACTIVATION_REGIMES,
+        kinks="x = 0 when α ≠ 1 (slopes α and 1)",
+        invariants=(inv.elementwise_identity_on_positive,),
+    )
+)
+
+register(
+    Kind(
+        name="softmax",
+        summary="SoftMax over axis 1; dx = s ⊙ (dout − ⟨dout, s⟩)",
+        protocol="numpy",
+        builtin=("layers:SoftMaxModule",),
+        ctor=no_args,
+        shapes=matrix(),
+        params=no_params,
+        reference=lambda ctor, i, p: _F().softmax(i["x"], dim=1),
+        regimes=("normal", "large", "ties", "near_constant"),
+        invariants=(inv.rows_sum_to_one, inv.softmax_shift_invariant),
+    )
+)
+
+
+# --- loss ------------------------------------------------------------------------------------------------
+
+
+def _probabilities(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    b, c = case.shapes["x"]
+    logits = make_values(case.regime, rng, (b, c), 1.0)
+    if case.regime == "large":
+        logits = logits / 50  # probabilities down to ~1e-17: near 0 and near 1, still representable
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = p / p.sum(axis=1, keepdims=True)
+    tiny = np.finfo(case.dtype).tiny ** 0.25  # keep log(x) and 1/x finite in the case's dtype
+    p = np.maximum(p, tiny)
+    y = np.eye(c)[rng.integers(0, c, size=b)]
+    return {"x": p, "y": y}
+
+
+def _cross_entropy_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return -(i["y"] * _t().log(i["x"])).sum(dim=1).mean()
+
+
+register(
+    Kind(
+        name="cross_entropy",
+        summary="cross-entropy of probabilities, L = −(1/B) Σ_b Σ_c y log x; dL/dx = −y / (B·x)",
+        protocol="numpy_loss",
+        builtin=("layers:CrossEntropyModule",),
+        ctor=no_args,
+        shapes=matrix(),
+        params=no_params,
+        reference=_cross_entropy_ref,
+        semantics="loss_mean",
+        regimes=("normal", "large", "ties"),
+        kinks="none on the domain x in (0, 1]",
+        make_inputs=_probabilities,
+        positive=("x",),
+        invariants=(inv.loss_nonnegative,),
+    )
+)
+
+
+# --- linear ----------------------------------------------------------------------------------------------
+
+
+def _linear_ctor() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"in_features": sizes(1, 4), "out_features": sizes(1, 4)})
+
+
+def _linear_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
+    return {"weight": (ctor["out_features"], ctor["in_features"]), "bias": (ctor["out_features"],)}
+
+
+def _linear_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return _F().linear(i["x"], p["weight"], p["bias"])
+
+
+register(
+    Kind(
+        name="linear",
+        summary="y = x Wᵀ + b; dx = dout W, dW = doutᵀ x, db = Σ_b dout",
+        protocol="numpy",
+        builtin=("layers:LinearModule",),
+        ctor=_linear_ctor,
+        shapes=matrix(features="in_features"),
+        params=_linear_params,
+        reference=_linear_ref,
+        regimes=("normal", "large", "near_constant"),
+        invariants=(inv.linear_in_x,),
+    )
+)
+
+register(
+    Kind(
+        name="linear_function",
+        summary="torch Function y = x Wᵀ + b with a manual backward that supports double backward",
+        protocol="function",
+        builtin=("layers:LinearFunction",),
+        ctor=_linear_ctor,
+        shapes=matrix(features="in_features"),
+        params=_linear_params,
+        reference=_linear_ref,
+        regimes=("normal", "large"),
+        call=lambda ctor, v: (v["x"], v["weight"], v["bias"]),
+        double_backward=True,
+        invariants=(inv.linear_in_x,),
+    )
+)
+
+
+# --- normalisation ---------------------------------------------------------------------------------------
+
+
+def _norm_ctor(key: str) -> Any:
+    return lambda: st.fixed_dictionaries(
+        {key: sizes(1, 4), "eps": st.sampled_from((1e-5, 1e-3, 0.1, 1.0))}
+    )
+
+
+def _batchnorm_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return _F().batch_norm(i["x"], None, None, p["gamma"], p["beta"], training=True, eps=ctor["eps"])
+
+
+def _layernorm_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    x = i["x"]
+    return _F().layer_norm(x, (x.shape[1],), p["gamma"], p["beta"], eps=ctor["eps"])
+
+
+NORM_REGIMES = ("normal", "near_constant", "large")
+BN_SUMMARY = "batch norm (training mode, biased variance): y = γ·x̂ + β, x̂ = (x − μ_B)/√(σ²_B + ε)"
+LN_SUMMARY = "layer norm over dim 1: y = γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε) per sample"
+
+
+def _norm_call(ctor: Ctor, v: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (v["x"], v["gamma"], v["beta"], ctor["eps"])
+
+
+register(
+    Kind(
+        name="batchnorm",
+        summary=BN_SUMMARY + " (NumPy module)",
+        protocol="numpy",
+        builtin=("layers:BatchNormModule",),
+        ctor=_norm_ctor("n_neurons"),
+        shapes=matrix(batch_lo=2, features="n_neurons"),
+        params=affine("n_neurons"),
+        reference=_batchnorm_ref,
+        semantics="batch_coupled",
+        regimes=NORM_REGIMES,
+        min_batch=2,
+        init={"gamma": 1.0, "beta": 0.0},
+        invariants=(inv.batchnorm_standardises, inv.batch_shift_invariant),
+    )
+)
+
+register(
+    Kind(
+        name="batchnorm_function",
+        summary=BN_SUMMARY + " (torch.autograd.Function, manual backward)",
+        protocol="function",
+        builtin=("layers:CustomBatchNormManualFunction",),
+        ctor=_norm_ctor("n_neurons"),
+        shapes=matrix(batch_lo=2, features="n_neurons"),
+        params=affine("n_neurons"),
+        reference=_batchnorm_ref,
+        semantics="batch_coupled",
+        regimes=NORM_REGIMES,
+        min_batch=2,
+        call=_norm_call,
+        invariants=(inv.batch_shift_invariant,),
+    )
+)
+
+register(
+    Kind(
+        name="batchnorm_module",
+        summary=BN_SUMMARY + " (nn.Module with γ, β as nn.Parameters)",
+        protocol="module",
+        builtin=("layers:CustomBatchNormManualModule", "layers:CustomBatchNormAutograd"),
+        ctor=_norm_ctor("n_neurons"),
+        shapes=matrix(batch_lo=2, features="n_neurons"),
+        params=affine("n_neurons"),
+        reference=_batchnorm_ref,
+        semantics="batch_coupled",
+        regimes=NORM_REGIMES,
+        min_batch=2,
+        init={"gamma": 1.0, "beta": 0.0},
+        invariants=(inv.batchnorm_standardises, inv.batch_shift_invariant),
+    )
+)
+
+register(
+    Kind(
+        name="layernorm_function",
+        summary=LN_SUMMARY + " (torch.autograd.Function, manual backward)",
+        protocol="function",
+        builtin=("layers:CustomLayerNormManualFunction",),
+        ctor=_norm_ctor("n_neurons"),
+        shapes=matrix(features="n_neurons"),
+        params=affine("n_neurons"),
+        reference=_layernorm_ref,
+        regimes=NORM_REGIMES,
+        call=_norm_call,
+        invariants=(inv.sample_shift_invariant,),
+    )
+)
+
+register(
+    Kind(
+        name="layernorm_module",
+        summary=LN_SUMMARY + " (nn.Module with γ, β as nn.Parameters)",
+        protocol="module",
+        builtin=("layers:CustomLayerNormManualModule", "layers:CustomLayerNormAutograd"),
+        ctor=_norm_ctor("n_neurons"),
+        shapes=matrix(features="n_neurons"),
+        params=affine("n_neurons"),
+        reference=_layernorm_ref,
+        regimes=NORM_REGIMES,
+        init={"gamma": 1.0, "beta": 0.0},
+        invariants=(inv.sample_shift_invariant,),
+    )
+)
+
+
+# --- convolution and pooling -----------------------------------------------------------------------------
+
+
+@st.composite
+def _conv_ctor(draw: Any) -> dict[str, Any]:
+    k = draw(sizes(1, 3))
+    return {
+        "in_channels": draw(sizes(1, 2)),
+        "out_channels": draw(sizes(1, 2)),
+        "kernel_size": k,
+        "stride": draw(sizes(1, 3)),
+        "padding": draw(st.integers(0, 2)),
+    }
+
+
+def _image(channels_key: str | None) -> Any:
+    def shapes(ctor: Ctor) -> st.SearchStrategy[dict[str, tuple[int, ...]]]:
+        k, p = ctor["kernel_size"], ctor.get("padding", 0)
+        side = sizes(max(1, k - 2 * p), max(1, k - 2 * p) + 3)
+        c = st.just(ctor[channels_key]) if channels_key else sizes(1, 2)
+        return st.tuples(sizes(1, 2), c, side, side).map(lambda s: {"x": s})
+
+    return shapes
+
+
+def _conv_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
+    k = ctor["kernel_size"]
+    return {"weight": (ctor["out_channels"], ctor["in_channels"], k, k), "bias": (ctor["out_channels"],)}
+
+
+def _conv_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return _F().conv2d(i["x"], p["weight"], p["bias"], stride=ctor["stride"], padding=ctor["padding"])
+
+
+CONV_SUMMARY = "2-d cross-correlation as torch.nn.functional.conv2d (stride, zero padding)"
+
+register(
+    Kind(
+        name="conv2d",
+        summary=CONV_SUMMARY + " (NumPy module)",
+        protocol="numpy",
+        builtin=("layers:Conv2dModule",),
+        ctor=_conv_ctor,
+        shapes=_image("in_channels"),
+        params=_conv_params,
+        reference=_conv_ref,
+        regimes=("normal", "large"),
+        invariants=(inv.linear_in_x,),
+    )
+)
+
+register(
+    Kind(
+        name="conv2d_function",
+        summary=CONV_SUMMARY + " (torch.autograd.Function, manual backward)",
+        protocol="function",
+        builtin=("layers:Conv2dFunction",),
+        ctor=_conv_ctor,
+        shapes=_image("in_channels"),
+        params=_conv_params,
+        reference=_conv_ref,
+        regimes=("normal", "large"),
+        call=lambda ctor, v: (v["x"], v["weight"], v["bias"], ctor["stride"], ctor["padding"]),
+        invariants=(inv.linear_in_x,),
+    )
+)
+
+
+@st.composite
+def _pool_ctor(draw: Any) -> dict[str, Any]:
+    k = draw(sizes(1, 3))
+    return {
+        "kernel_size": k,
+        "stride": draw(st.none() | sizes(1, 4)),
+        "padding": draw(st.integers(0, k // 2)),
+    }
+
+
+register(
+    Kind(
+        name="maxpool2d",
+        summary="2-d max pooling as torch.nn.functional.max_pool2d (padding counts as −∞)",
+        protocol="numpy",
+        builtin=("layers:MaxPool2dModule",),
+        ctor=_pool_ctor,
+        shapes=_image(None),
+        params=no_params,
+        reference=lambda ctor, i, p: _F().max_pool2d(
+            i["x"], ctor["kernel_size"], ctor["stride"] or ctor["kernel_size"], ctor["padding"]
+        ),
+        regimes=("normal", "ties", "large"),
+        kinks="ties within a window (the gradient must go to exactly one maximum)",
+        invariants=(inv.pool_passes_upstream_once,),
+    )
+)
+
+
+# --- network ---------------------------------------------------------------------------------------------
+
+
+def _mlp_ctor() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "n_inputs": sizes(1, 4),
+            "n_hidden": st.lists(sizes(1, 4), min_size=0, max_size=2),
+            "n_classes": sizes(1, 3),
+        }
+    )
+
+
+def _mlp_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    # Parameters come in the order the network keeps them: (weight, bias) per linear layer.
+    h = i["x"]
+    values = list(p.values())
+    pairs = list(zip(values[::2], values[1::2], strict=True))
+    for n, (w, b) in enumerate(pairs):
+        h = _F().linear(h, w, b)
+        h = _F().relu(h) if n < len(pairs) - 1 else _F().softmax(h, dim=1)
+    return h
+
+
+register(
+    Kind(
+        name="mlp",
+        summary="NumPy MLP: (Linear → ReLU)* → Linear → SoftMax; parameters are its sub-modules'",
+        protocol="numpy",
+        builtin=("layers:MLP",),
+        ctor=_mlp_ctor,
+        shapes=matrix(features="n_inputs"),
+        params=no_params,
+        params_found=True,  # found on the network, wherever it keeps them
+        reference=_mlp_ref,
+        regimes=("normal", "large"),
+        kinks="ReLU hidden units at 0",
+    )
+)

@@ -1,0 +1,245 @@
+"""Gradient properties: finite differences, PyTorch autograd, linearity, dtype and device parity, higher order."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gradcheck.api import check_view
+from gradcheck.checklist.trial import Trial
+from gradcheck.properties.compare import compare, perturbation_spread
+from gradcheck.properties.registry import Outcome, prop
+from gradcheck.report.text import format_result
+from gradcheck.results import GradientResult
+
+
+COT = "\0cotangent"
+
+
+def _drop(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k != COT}
+
+
+def _eps(dtype: str) -> float:
+    return float(np.finfo(dtype).eps)
+
+
+def _outcome(results: list[GradientResult]) -> Outcome:
+    bad = [r for r in results if not r.passed]
+    if not results:
+        return Outcome("skip", "nothing to check")
+    if all(r.status == "skip" for r in results):
+        return Outcome("skip", "; ".join(r.message for r in results), tuple(results))
+    if bad:
+        status = "error" if all(r.status == "error" for r in bad) else "fail"
+        return Outcome(status, "\n".join(format_result(r) for r in bad), tuple(results))
+    return Outcome("pass", "", tuple(results))
+
+
+def _fd(trial: Trial, which: str) -> Outcome:
+    view, values = trial.build()
+    names = view.input_names if which == "inputs" else view.param_names
+    results = check_view(view, values, wrt=names, seed=trial.case.seed % 2**31, batch=trial.case.batch,
+                         positive=trial.kind.positive)
+    return _outcome(results)
+
+
+@prop(
+    "input_gradient",
+    title="input gradient vs finite differences",
+    verifies="dL/dx from backward equals central differences (Richardson-extrapolated, steps and tolerances "
+    "derived from the dtype and the magnitude of x); kinks stepped around, subgradients accepted at them",
+    guards="the chain-rule step that sends the upstream gradient to the layer's input",
+    failure_means="a wrong local Jacobian: a factor, a sign, a transpose, a missing term, one branch wrong",
+    cost=3,
+)
+def input_gradient(trial: Trial) -> Outcome:
+    return _fd(trial, "inputs")
+
+
+@prop(
+    "param_gradients",
+    title="parameter gradients vs finite differences",
+    verifies="every parameter's gradient equals central differences, with parameters drawn at a realistic "
+    "scale (never the 1e-4 initialisation that hides errors under an absolute tolerance)",
+    guards="the derivatives with respect to weights, biases, γ and β (sums over the batch)",
+    failure_means="a mean where a sum is due (or the reverse), a transposed weight gradient, a gradient "
+    "computed from a stale cache",
+    applies=lambda kind: None if kind.params(_no_ctor(kind)) or kind.params_found else "the kind has no parameters",
+    cost=3,
+)
+def param_gradients(trial: Trial) -> Outcome:
+    view, _ = trial.build()
+    if not view.param_names:
+        return Outcome("skip", f"{view.name} has no parameters")
+    return _fd(trial, "params")
+
+
+def _no_ctor(kind: Any) -> Any:
+    # Applicability is decided from the declaration; a kind declares parameters for any constructor arguments.
+    class _Any(dict):
+        def __missing__(self, key: str) -> int:
+            return 1
+
+    return _Any()
+
+
+def _autograd_one(trial: Trial, view: Any, values: dict, name: str, got: np.ndarray, want: np.ndarray,
+                  spread: np.ndarray) -> GradientResult:
+    r = compare(got, want, eps=_eps(trial.case.dtype), spread=spread, location=(view.name, "autograd", name),
+                dtype=trial.case.dtype, seed=trial.case.seed)
+    if r.passed:
+        return r
+    # At kinks and ties autograd picks one subgradient; any other valid one passes the kink-aware FD check.
+    fd = check_view(view, values, wrt=(name,), mode="elementwise", seed=trial.case.seed % 2**31,
+                    positive=trial.kind.positive)[0]
+    if fd.status == "kink":
+        return GradientResult((view.name, "autograd", name), "kink", mode="compare", n_kinks=fd.n_kinks,
+                              message="differs from autograd only at kinks, where any subgradient is valid")
+    return r
+
+
+@prop(
+    "autograd_agreement",
+    title="agreement with PyTorch autograd",
+    verifies="every gradient equals autograd's gradient of the PyTorch oracle at the same point and cotangent: "
+    "tight, no finite-difference noise; where they differ only at kinks or ties, any valid subgradient passes",
+    guards="the whole backward at once, to rounding accuracy",
+    failure_means="the analytic gradient differs from the reference derivative (small errors finite "
+    "differences cannot resolve show here)",
+    cost=2,
+)
+def autograd_agreement(trial: Trial) -> Outcome:
+    view, values = trial.build()
+    out = view.forward(values)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(trial.case.dtype)
+    got = view.vjp(values, cot)
+    names = [k for k in view.names if got.get(k) is not None]
+    if not names:
+        return Outcome("skip", f"{view.name} returns no gradients to compare")
+    ref = trial.reference_vjp(values, cot.astype(np.float64))
+    # The cotangent is perturbed too: cancellation inside the backward shows up as sensitivity to it.
+    spreads = {k: perturbation_spread(lambda v, k=k: trial.reference_vjp(_drop(v), v[COT])[k],
+                                      {**values, COT: cot}, _eps(trial.case.dtype), trial.case.seed) for k in names}
+    # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
+    own = trial.reference_error(values, cot)
+    results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
+    return _outcome(results)
+
+
+@prop(
+    "upstream_linearity",
+    title="backward is linear in the upstream gradient",
+    verifies="backward(a·g1 + b·g2) = a·backward(g1) + b·backward(g2) for every returned gradient",
+    guards="that backward multiplies the upstream gradient by a Jacobian and does nothing else with it",
+    failure_means="the upstream gradient is ignored, squared, clipped, normalised, or mixed with state",
+    applies=lambda kind: "a loss takes no upstream gradient" if kind.protocol == "numpy_loss" else None,
+)
+def upstream_linearity(trial: Trial) -> Outcome:
+    view, values = trial.build()
+    out = view.forward(values)
+    rng = np.random.default_rng(trial.case.seed)
+    g1, g2 = (rng.standard_normal(out.shape).astype(trial.case.dtype).astype(np.float64) for _ in range(2))
+    a, b = 2.0, -0.5
+    g12 = a * g1 + b * g2
+    v1, v2, v12 = view.vjp(values, g1), view.vjp(values, g2), view.vjp(values, g12)
+    eps = _eps(trial.case.dtype)
+    results = []
+    for k in view.names:
+        if v12.get(k) is None or v1.get(k) is None or v2.get(k) is None:
+            continue
+        want = a * v1[k].astype(np.float64) + b * v2[k].astype(np.float64)
+        # The layer's own rounding: how much its result moves when the upstream gradient moves by ε.
+        noise = sum(perturbation_spread(lambda v, k=k: view.vjp(values, v["c"])[k], {"c": g}, eps, trial.case.seed)
+                    for g in (g1, g2, g12))
+        results.append(compare(v12[k], want, eps=eps, spread=noise, location=(view.name, "linearity", k),
+                               dtype=trial.case.dtype))
+    return _outcome(results)
+
+
+@prop(
+    "dtype_parity",
+    title="float32 and float64 agree",
+    verifies="the float32 run's output and gradients agree with the float64 run within float32 accuracy "
+    "(tolerance from the float64 oracle's sensitivity to float32 rounding)",
+    guards="that the implementation is dtype-generic and stable in single precision",
+    failure_means="float32 overflow or cancellation, a hard-coded float64 buffer, a dtype-dependent branch",
+    cost=2,
+)
+def dtype_parity(trial: Trial) -> Outcome:
+    v64, values64 = trial.build("float64")
+    v32, values32 = trial.build("float32")
+    out64 = v64.forward(values64)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out64.shape).astype(np.float32)
+    eps32 = _eps("float32")
+    results = []
+
+    def forward64(v: dict) -> np.ndarray:
+        return v64.forward(v)
+
+    spread = perturbation_spread(forward64, values64, eps32, trial.case.seed) + ref32_forward_error(trial, values64)
+    results.append(compare(v32.forward(values32), out64, eps=eps32, spread=spread,
+                           location=(v32.name, "float32 vs float64", "forward"), dtype="float32"))
+    g32, g64 = v32.vjp(values32, cot.astype(np.float64)), v64.vjp(values64, cot.astype(np.float64))
+    # PyTorch's own float32-vs-float64 gap is float32 accuracy for this problem (ill-conditioned algorithms).
+    ref32 = Trial(trial.subject, replace(trial.case, dtype="float32"))
+    own = ref32.reference_error(values64, cot)
+    for k in v64.names:
+        if g32.get(k) is None or g64.get(k) is None:
+            continue
+        spread = perturbation_spread(lambda v, k=k: v64.vjp(_drop(v), v[COT])[k], {**values64, COT: cot},
+                                     eps32, trial.case.seed)
+        results.append(compare(g32[k], g64[k], eps=eps32, spread=spread + own.get(k, 0.0),
+                               location=(v32.name, "float32 vs float64", k), dtype="float32"))
+    return _outcome(results)
+
+
+def ref32_forward_error(trial: Trial, values: dict) -> Any:
+    """PyTorch's own float32 forward error at ``values``."""
+    return Trial(trial.subject, replace(trial.case, dtype="float32")).reference_error(values)
+
+
+@prop(
+    "double_backward",
+    title="double backward and forward mode",
+    verifies="for Functions that support it, the gradient of the backward (a gradgradcheck equivalent) matches "
+    "finite differences of the backward; a Function defining jvp has its forward-mode derivative checked too",
+    guards="second-order uses: Hessian-vector products, gradient penalties, meta-learning",
+    failure_means="a backward built from detached tensors or in-place ops, or a wrong jvp",
+    applies=lambda kind: None if kind.double_backward else "the kind does not declare double backward",
+    cost=3,
+)
+def double_backward(trial: Trial) -> Outcome:
+    from gradcheck.properties.higher_order import check_double_backward
+
+    return _outcome(check_double_backward(trial))
+
+
+@prop(
+    "device_parity",
+    title="CUDA agrees with CPU",
+    verifies="forward and every gradient on CUDA agree with the CPU run",
+    guards="device-specific kernels and implicit host/device copies",
+    failure_means="a CUDA path that computes something else (or in another precision)",
+    applies=lambda kind: None if kind.protocol in ("function", "module") else "NumPy layers run on the CPU only",
+)
+def device_parity(trial: Trial) -> Outcome:
+    import torch
+
+    if not torch.cuda.is_available():
+        return Outcome("skip", "CUDA is not available on this machine (torch.cuda.is_available() is False)")
+    cpu, values = trial.build(device="cpu")
+    cuda, _ = trial.build(device="cuda")
+    out = cpu.forward(values)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
+    eps = _eps(trial.case.dtype)
+    results = [compare(cuda.forward(values), out, eps=eps, spread=eps * np.abs(out) * 64,
+                       location=(cpu.name, "cuda vs cpu", "forward"), dtype=trial.case.dtype)]
+    g_cpu, g_cuda = cpu.vjp(values, cot), cuda.vjp(values, cot)
+    for k, g in g_cpu.items():
+        if g is not None and g_cuda.get(k) is not None:
+            results.append(compare(g_cuda[k], g, eps=eps, spread=eps * np.abs(g) * 64,
+                                   location=(cpu.name, "cuda vs cpu", k), dtype=trial.case.dtype))
+    return _outcome(results)

@@ -1,0 +1,85 @@
+"""The property registry: every property of the checklist, with what it verifies and which kinds it applies to.
+
+A property is a pure function ``Trial -> Outcome``; it never prints and never raises for a failure of the
+layer. The registry order is the checklist order: cheap contract checks first, then gradients, then semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gradcheck.checklist.trial import Trial
+    from gradcheck.kinds import Kind
+    from gradcheck.results import GradientResult
+
+__all__ = ["PROPERTIES", "Outcome", "Property", "get_property", "prop"]
+
+OutcomeStatus = Literal["pass", "fail", "error", "skip"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one property found on one trial: a status, a message and any gradient records behind it."""
+
+    status: OutcomeStatus
+    message: str = ""
+    details: tuple[GradientResult, ...] = ()
+
+    @staticmethod
+    def from_problems(problems: list[str], details: tuple[GradientResult, ...] = ()) -> Outcome:
+        """``pass`` when ``problems`` is empty, else ``fail`` with one problem per line."""
+        return Outcome("fail", "\n".join(problems), details) if problems else Outcome("pass", "", details)
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named check of the checklist (the fields feed ``docs/checklist.md``)."""
+
+    name: str
+    title: str
+    verifies: str
+    guards: str
+    failure_means: str
+    fn: Callable[[Trial], Outcome]
+    applies: Callable[[Kind], str | None] = field(default=lambda kind: None)  # None, or the reason to skip
+    cost: int = 1  # relative cost: expensive properties get fewer examples
+
+
+PROPERTIES: dict[str, Property] = {}
+
+
+def prop(
+    name: str,
+    *,
+    title: str,
+    verifies: str,
+    guards: str,
+    failure_means: str,
+    applies: Callable[[Kind], str | None] | None = None,
+    cost: int = 1,
+) -> Callable[[Callable[[Trial], Outcome]], Callable[[Trial], Outcome]]:
+    """Register the decorated function as property ``name``."""
+
+    def register(fn: Callable[[Trial], Outcome]) -> Callable[[Trial], Outcome]:
+        PROPERTIES[name] = Property(
+            name, title, verifies, guards, failure_means, fn, applies or (lambda kind: None), cost
+        )
+        return fn
+
+    return register
+
+
+def get_property(name: str) -> Property:
+    """The registered property ``name``."""
+    load()
+    return PROPERTIES[name]
+
+
+def load() -> dict[str, Property]:
+    """Import every property module (registration happens on import) and return the registry."""
+    from gradcheck.properties import contract, gradients, semantics, side_effects  # noqa: F401
+
+    return PROPERTIES

@@ -1,0 +1,146 @@
+"""Semantic properties: batch semantics, the invariants of each kind, and trainability of networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradcheck.checklist.trial import Trial
+from gradcheck.properties.compare import compare, perturbation_spread
+from gradcheck.properties.registry import Outcome, prop
+from gradcheck.report.text import format_result
+from gradcheck.results import GradientResult
+
+
+def _eps(trial: Trial) -> float:
+    return float(np.finfo(trial.case.dtype).eps)
+
+
+def _cmp(trial: Trial, got: Any, want: Any, spread: Any, *where: str) -> GradientResult:
+    return compare(got, want, eps=_eps(trial), spread=spread, location=("batch", *where), dtype=trial.case.dtype)
+
+
+def _per_sample(trial: Trial) -> list[GradientResult]:
+    view, values = trial.build()
+    x = values["x"]
+    out = view.forward(values)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(x.dtype)
+    spread = perturbation_spread(view.forward, values, _eps(trial), trial.case.seed)
+    full = view.vjp(values, cot.astype(np.float64))
+    perm = np.random.default_rng(trial.case.seed).permutation(x.shape[0])
+    results = [_cmp(trial, view.forward({**values, "x": x[perm]}), out[perm], spread[perm], "permutation", "out")]
+    singles = [view.vjp({**values, "x": x[b : b + 1]}, cot[b : b + 1].astype(np.float64)) for b in range(len(x))]
+    alone = np.concatenate([view.forward({**values, "x": x[b : b + 1]}) for b in range(len(x))])
+    results.append(_cmp(trial, alone, out, spread, "sample alone", "out"))
+    for k in view.names:
+        if full.get(k) is None:
+            continue
+        parts = [s[k].astype(np.float64) for s in singles]
+        want = np.concatenate(parts) if k in view.input_names else np.sum(parts, axis=0)
+        mag = np.sum([np.abs(p) for p in parts], axis=0) if k not in view.input_names else np.abs(want)
+        what = "sample alone" if k in view.input_names else "sum of per-sample gradients"
+        results.append(_cmp(trial, full[k], want, 4 * _eps(trial) * mag * len(x), what, k))
+    return results
+
+
+def _loss_mean(trial: Trial) -> list[GradientResult]:
+    view, values = trial.build()
+    b = len(values["x"])
+    singles = [trial.build(rows=slice(i, i + 1)) for i in range(b)]
+    losses = np.array([float(v.forward(vals)) for v, vals in singles])
+    one = np.asarray(1.0)
+    results = [_cmp(trial, np.asarray(float(view.forward(values))), np.asarray(losses.mean()),
+                    np.asarray(4 * _eps(trial) * np.abs(losses).sum()), "batch loss is the mean of per-sample losses",
+                    "loss")]
+    dx = view.vjp(values, one)["x"]
+    parts = [v.vjp(vals, one)["x"] for v, vals in singles]
+    if dx is not None and all(p is not None for p in parts):
+        per = np.concatenate(parts).astype(np.float64)
+        results.append(_cmp(trial, dx, per / b, 4 * _eps(trial) * np.abs(per) / b,
+                            "batch gradient is the per-sample gradient / B", "x"))
+    return results
+
+
+def _batch_coupled(trial: Trial) -> list[GradientResult]:
+    view, values = trial.build()
+    out = view.forward(values)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
+    dx = view.vjp(values, cot)["x"]
+    if dx is None:
+        return []
+    mag = np.abs(dx).sum(axis=0) * len(dx)
+    return [_cmp(trial, dx.sum(axis=0), np.zeros(dx.shape[1]), 4 * _eps(trial) * mag,
+                 "input gradient sums to zero over the batch (shift invariance)", "x")]
+
+
+SEMANTICS = {"per_sample": _per_sample, "loss_mean": _loss_mean, "batch_coupled": _batch_coupled}
+
+
+@prop(
+    "batch_semantics",
+    title="batch semantics",
+    verifies="per-sample layers: each sample's output and gradient are those of the sample alone, permuting "
+    "the batch permutes the results, parameter gradients are sums of per-sample ones; losses: the batch loss is "
+    "the mean of per-sample losses and its gradient carries 1/B; batch-coupled layers: the input gradient "
+    "sums to zero over the batch",
+    guards="Q1.1c: where the 1/B of the batch loss enters, and which sums run over the batch",
+    failure_means="samples leak into each other (a wrong axis), a 1/B missing or applied twice, a parameter "
+    "gradient averaged instead of summed",
+    cost=2,
+)
+def batch_semantics(trial: Trial) -> Outcome:
+    results = SEMANTICS[trial.kind.semantics](trial)
+    bad = [r for r in results if not r.passed]
+    if bad:
+        return Outcome("fail", "\n".join(format_result(r) for r in bad), tuple(results))
+    return Outcome("pass", details=tuple(results))
+
+
+@prop(
+    "invariants",
+    title="invariants of the kind",
+    verifies="the kind's own identities: softmax rows sum to 1 and are shift-invariant; each pooling window "
+    "passes on exactly its upstream gradient, ties included; batch norm with γ = 1, β = 0 standardises; "
+    "normalisations are shift-invariant; activations are the identity on positive inputs; affine layers are affine",
+    guards="the structure of the layer that the derivation exploits",
+    failure_means="see the named invariant in the message",
+    applies=lambda kind: None if kind.invariants else "the kind declares no invariants",
+)
+def invariants(trial: Trial) -> Outcome:
+    problems = [p for check in trial.kind.invariants for p in check(trial)]
+    return Outcome.from_problems(problems)
+
+
+@prop(
+    "trainability",
+    title="trainability",
+    verifies="a few gradient-descent steps on one fixed batch reduce the cross-entropy loss",
+    guards="that the gradients point downhill end to end through the network",
+    failure_means="a sign error or a gradient that never reaches the parameters' update",
+    applies=lambda kind: None if kind.params_found else "only for network kinds",
+)
+def trainability(trial: Trial) -> Outcome:
+    view, values = trial.build("float64")
+    x = values["x"] / max(float(np.sqrt(np.mean(values["x"] ** 2))), 1e-12)  # unit scale: no saturated softmax
+    values["x"] = x
+    y = np.eye(view.forward(values).shape[1])[np.random.default_rng(trial.case.seed).integers(0, 2, len(x)) %
+                                              view.forward(values).shape[1]]
+
+    def loss(v: dict) -> tuple[float, np.ndarray]:
+        p = np.maximum(view.forward(v), 1e-12)
+        return float(-(y * np.log(p)).sum(axis=1).mean()), -y / (p * len(x))
+
+    before, dp = loss(values)
+    if before < 1e-6:
+        return Outcome("pass", "the loss is already ~0")
+    v = dict(values)
+    for _ in range(20):
+        grads = view.vjp(v, dp)
+        v = {k: (val - 0.1 * grads[k] if k in view.param_names and grads.get(k) is not None else val)
+             for k, val in v.items()}
+        _, dp = loss(v)
+    after, _ = loss(v)
+    if after < before:
+        return Outcome("pass", f"loss {before:.4g} → {after:.4g} in 20 steps")
+    return Outcome("fail", f"loss did not decrease: {before:.6g} → {after:.6g} after 20 steps of lr 0.1")
