@@ -97,7 +97,7 @@ def plot_checking(records: Sequence[Record], path: Path) -> bool:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"checking {layer}", fontsize=10)
-        ax.set_xlabel(rs[0].size_axis, fontsize=8)
+        ax.set_xlabel(next(r.size_axis for r in rs if r.layer == layer), fontsize=8)
         ax.set_ylabel("median time [s]")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)

@@ -453,6 +453,14 @@ def _layers(records: Iterable[Record]) -> list[str]:
     return _ordered((r.layer for r in records if r.kind == "kernel"), LAYER_ORDER)
 
 
+def _threads(records: Iterable[Record]) -> str:
+    torch_n = sorted({str(r.extra.get("torch_threads")) for r in records if "torch_threads" in r.extra})
+    blas_n = sorted({str(r.extra.get("blas_threads")) for r in records if "blas_threads" in r.extra})
+    if not torch_n and not blas_n:
+        return "thread counts not recorded"
+    return f"{'/'.join(torch_n) or '?'} torch thread(s) and {'/'.join(blas_n) or '?'} BLAS thread(s)"
+
+
 def render_markdown(
     results: Results,
     *,
@@ -474,6 +482,11 @@ def render_markdown(
         "from torch ops), PyTorch F (`torch.nn.functional`, the reference). Passes: `fwd` (forward with "
         "inputs that require grad), `bwd` (backward only, on one stored forward), `fwd+bwd`.",
         "",
+        "Reproduce: `pytest benchmarks --bench-quick -p no:cacheprovider --benchmark-json=out/bench.json`, "
+        "then `python -m gradcheck.benchreport out/bench.json --out docs` (without `--bench-quick` for every "
+        "size; `--bench-threads N` for N torch and BLAS threads, default 1; "
+        "`--compare BEFORE.json` for a before/after table).",
+        "",
         "## Machine",
         "",
     ]
@@ -484,7 +497,7 @@ def render_markdown(
     if kernels or checks:
         out += [
             "Ratios of medians from this run; the NumPy and batch-norm targets are evaluated in float32, the "
-            "dtype of training.",
+            f"dtype of training, with {_threads(records)}.",
             "",
         ]
         out += targets_table(evaluate_targets(records))

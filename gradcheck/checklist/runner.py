@@ -6,7 +6,7 @@ import contextlib
 import io
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,8 +209,24 @@ def check_kind(
     subject = Subject(k, cls, label or getattr(cls, "__qualname__", str(cls)), device)
     start = time.perf_counter()
     results = []
-    for i, name in enumerate(names):
-        if on_property:
-            on_property(name, i, len(names))
-        results.append(run_property(registry[name], subject, seed=seed, profile=profile, max_examples=max_examples))
+    with _single_thread():
+        for i, name in enumerate(names):
+            if on_property:
+                on_property(name, i, len(names))
+            results.append(
+                run_property(registry[name], subject, seed=seed, profile=profile, max_examples=max_examples)
+            )
     return KindReport(k.name, subject.label, seed, profile, tuple(results), time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _single_thread() -> Iterator[None]:
+    # Cases are tiny: torch's thread pool costs milliseconds per call on them (and far more on a busy machine).
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
