@@ -106,6 +106,7 @@ class Results:
     version: str
     records: tuple[Record, ...]
     commit: Mapping[str, Any] = field(default_factory=dict)
+    timers: tuple[str, ...] = ()
 
 
 def _fail(path: str | Path, why: str) -> InvalidArgument:
@@ -174,6 +175,9 @@ def load_results(path: str | Path) -> Results:
                 path, f"benchmark {i} is malformed ({type(exc).__name__}: {exc}); {expected}"
             ) from None
     commit = data.get("commit_info") if isinstance(data.get("commit_info"), dict) else {}
+    timers = sorted(
+        {str((b.get("options") or {}).get("timer")) for b in data["benchmarks"] if b.get("options")}
+    )
     return Results(
         path=str(path),
         machine_info=data.get("machine_info") or {},
@@ -181,6 +185,7 @@ def load_results(path: str | Path) -> Results:
         version=str(data.get("version", "")),
         records=tuple(records),
         commit=commit or {},
+        timers=tuple(timers),
     )
 
 
@@ -490,7 +495,10 @@ def render_markdown(
         "## Machine",
         "",
     ]
-    out += _table(["", ""], machine.describe(results.machine_info))
+    rows = machine.describe(results.machine_info)
+    if results.timers:
+        rows.append(("timer (pytest-benchmark)", ", ".join(results.timers)))
+    out += _table(["", ""], rows)
     out += ["", "## Targets", ""]
     kernels = [r for r in records if r.kind == "kernel"]
     checks = [r for r in records if r.kind == "checking"]

@@ -216,7 +216,8 @@ def check_kind(
             results.append(
                 run_property(registry[name], subject, seed=seed, profile=profile, max_examples=max_examples)
             )
-    return KindReport(k.name, subject.label, seed, profile, tuple(results), time.perf_counter() - start)
+    return KindReport(k.name, subject.label, seed, profile, tuple(results), time.perf_counter() - start,
+                      tuple(subject.notes))
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import numpy as np
 
 from gradcheck.errors import LayerError
 from gradcheck.kinds import Case, Kind
-from gradcheck.kinds.base import realistic
+from gradcheck.checklist.layout import Layout, detect_layout, with_layout
 from gradcheck.view import OpView
 from gradcheck.view.base import call_layer
 from gradcheck.view.numpy_module import numpy_module_view
@@ -27,6 +27,12 @@ class Subject:
     target: Any
     label: str
     device: str = "cpu"
+    notes: list[str] = field(default_factory=list, compare=False, hash=False)
+
+    def note(self, text: str) -> None:
+        """Record how the implementation was read (once per distinct note)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Trial:
 
     subject: Subject
     case: Case
-    notes: list[str] = field(default_factory=list)
+    _layout: Layout | None = None
 
     @cached_property
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -77,33 +83,40 @@ class Trial:
         else:
             args = (inputs["x"], inputs["y"]) if kind.protocol == "numpy_loss" else (inputs["x"],)
             view = numpy_module_view(layer, args)
-        return view, self._values(view, inputs, params, dtype)
+        return self._values(view, inputs, params, dtype)
 
     def _values(
         self, view: OpView, inputs: dict[str, np.ndarray], params: dict[str, np.ndarray], dtype: str
-    ) -> dict[str, np.ndarray]:
-        values = {k: inputs[k] for k in view.input_names}
-        if self.kind.params_found:
-            rng = np.random.default_rng(self.case.seed + 1)
-            for k in view.param_names:
-                values[k] = realistic(rng, view.point[k].shape).astype(dtype)
-            return values
-        missing = [k for k in params if k not in view.param_names]
-        if missing:
-            raise LayerError(
-                f"{view.name}: expected parameters {sorted(params)} (shapes "
-                f"{ {k: v.shape for k, v in params.items()} }), found {list(view.param_names) or 'none'}"
-            )
-        for k in view.param_names:
-            if k in params:
-                if view.point[k].shape != params[k].shape:
-                    raise LayerError(
-                        f"{view.name}: parameter {k!r} has shape {view.point[k].shape}, expected {params[k].shape}"
-                    )
-                values[k] = params[k].astype(dtype)
-            else:
-                values[k] = view.point[k].astype(dtype)
-        return values
+    ) -> tuple[OpView, dict[str, np.ndarray]]:
+        canonical = {k: tuple(v.shape) for k, v in params.items()}
+        if self._layout is None:
+            found = {k: tuple(view.point[k].shape) for k in view.param_names}
+            self._layout = detect_layout(canonical, found, lambda lay: self._probe(view, lay, canonical), view.name)
+            for line in self._layout.describe():
+                self.subject.note(line)
+        mapped = with_layout(view, self._layout, canonical)
+        values = {k: inputs[k] for k in mapped.input_names}
+        values.update({k: params[k].astype(dtype) for k in mapped.param_names})
+        return mapped, values
+
+    def placed(self, canonical: str) -> str:
+        """The layer's own name for a canonical parameter (after :meth:`build` has read the layout)."""
+        if self._layout is None:
+            self.build()
+        assert self._layout is not None
+        return self._layout.placements[canonical].name
+
+    def _probe(self, view: OpView, layout: Layout, canonical: dict[str, tuple[int, ...]]) -> float:
+        # How far the layer's forward is from the oracle's when its parameters are placed as ``layout`` says.
+        inputs, params = self.arrays
+        values = {k: np.asarray(inputs[k], dtype=np.float64) for k in view.input_names}
+        values.update({k: v.astype(np.float64) for k, v in params.items()})
+        try:
+            out = with_layout(view, layout, canonical).forward(values)
+            ref = self.reference_forward(values)
+            return float(np.linalg.norm(out - ref) / (np.linalg.norm(ref) + 1e-300))
+        except Exception:  # a layout the layer cannot even run with is the worst choice
+            return float("inf")
 
     def reference(self, values: dict[str, np.ndarray], dtype: str = "float64") -> Any:
         """The oracle's output (a torch tensor in ``dtype``) at ``values``, and the tensors it was called with."""

@@ -10,7 +10,10 @@ For a step ``t`` the five samples ``g(-t), g(-t/2), g(0), g(t/2), g(t)`` give
 * the truncation estimate ``|D(t/2) - D(t)| / 3`` (the error of ``D(t/2)``: an upper bound for that of ``R``);
 * the one-sided Richardson slopes ``R± = 2·D±(t/2) - D±(t)`` with ``D+(s) = (g(s) - g(0)) / s``; for a smooth
   ``g`` both equal ``g'(0) - g'''·t²/12`` and differ only by ``O(t³)``, at a kink they differ by the jump;
-* a rounding bound ``κ·ε·|g|/t`` from the dtype of the evaluation.
+* a rounding bound ``κ·ε·(|g| + P)/t`` from the dtype of the evaluation, where ``P = Σ_i |∂g/∂x_i|·|x_i|``
+  (``point_mag``, supplied by the caller) accounts for the rounding of the evaluation point ``x + s·d`` itself:
+  it moves by up to ``ε·|x_i|`` per element, which changes ``g`` by up to ``ε·P`` whatever ``|g|`` is (``sin`` at
+  ``x ~ 1e6``: ``|g| ≤ 1`` but ``P ~ 1e6``), and the difference quotient divides that by the step.
 
 :func:`derivative` tries ``t, t/8, t/64, …`` until the estimate is converged and free of kinks, so that a kink
 near (not at) the point is stepped around, and keeps the most accurate step otherwise.
@@ -58,12 +61,15 @@ def _sum(a: np.ndarray, reduce: bool) -> np.ndarray:
     return np.asarray(a.sum()) if reduce else a
 
 
-def _estimate(z: np.ndarray, samples: tuple[np.ndarray, ...], t: float, eps: float, reduce: bool) -> Estimate:
+def _estimate(
+    z: np.ndarray, samples: tuple[np.ndarray, ...], t: float, eps: float, reduce: bool, point_mag: np.ndarray | float
+) -> Estimate:
     p1, p2, m1, m2 = samples
     # Noise of one evaluation: κ·ε per term, each term counted at least at the rms scale of g(0), since
-    # cancellation inside g can leave a small result with the rounding error of its large parts.
+    # cancellation inside g can leave a small result with the rounding error of its large parts; plus κ·ε·P for
+    # the rounding of the evaluation point (the realised step differs from s·d by up to ε·|x_i| per element).
     rms = float(np.sqrt(np.mean(z * z))) if z.size else 0.0
-    eta = EVAL_SAFETY * eps * _sum(np.maximum(np.maximum(np.abs(z), np.abs(p1)), rms), reduce)
+    eta = EVAL_SAFETY * eps * (_sum(np.maximum(np.maximum(np.abs(z), np.abs(p1)), rms), reduce) + point_mag)
     slope_mag = _sum(np.abs(p2 - m2), reduce) / t
     curv_mag = _sum(np.abs(p2 - 2 * z + m2), reduce) / (t / 2) ** 2
     z, p1, p2, m1, m2 = (_sum(a, reduce) for a in (z, p1, p2, m1, m2))
@@ -109,6 +115,7 @@ def derivative(
     eps: float,
     reduce: bool = False,
     max_refine: int = MAX_REFINE,
+    point_mag: np.ndarray | float = 0.0,
 ) -> Estimate:
     """Estimate ``g'(0)`` with the first converged, kink-free step among ``t, t/8, …``, else the best one.
 
@@ -119,6 +126,8 @@ def derivative(
         eps: unit roundoff of the dtype ``g`` is evaluated in.
         reduce: sum the output of ``g`` (the terms of a projection ``⟨c, f⟩``) before differencing.
         max_refine: how many times the step may be divided by 8.
+        point_mag: ``Σ_i |∂g/∂x_i|·|x_i|`` over the direction's support (per output of ``g`` unless ``reduce``):
+            the sensitivity of ``g`` to the rounding of the evaluation point; 0 when the point is exact.
 
     Returns:
         The :class:`Estimate` of the chosen step; ``n_evals`` counts every evaluation made.
@@ -127,7 +136,7 @@ def derivative(
     evals = 0
     for k in range(max_refine + 1):
         s = t / REFINE_FACTOR**k
-        est = _estimate(z, (g(s), g(s / 2), g(-s), g(-s / 2)), s, eps, reduce)
+        est = _estimate(z, (g(s), g(s / 2), g(-s), g(-s / 2)), s, eps, reduce, point_mag)
         evals += 4
         if _converged(est, eps):
             best = est

@@ -85,7 +85,7 @@ def check_jacobian(
         d[i] = scale.flat[i]
         d = d.reshape(x.shape)
         est = derivative(lambda t, d=d: np.asarray(f(x + t * d), dtype=np.float64).ravel(), y0.ravel(),
-                         t=base_step(np.float64), eps=eps)
+                         t=base_step(np.float64), eps=eps, point_mag=np.abs(jt[:, i] * x.flat[i]))
         a = jt[:, i] * scale.flat[i]
         v = judge(a, est, analytic_error(eps, np.abs(a), est))
         cols["numeric"][:, i] = v.numeric / scale.flat[i]

@@ -49,6 +49,11 @@ def make_values(regime: str, rng: np.random.Generator, shape: tuple[int, ...], s
     raise ValueError(f"unknown regime {regime!r}; expected one of {sorted(REGIMES)}")
 
 
+def no_params(ctor: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The ``params`` of a kind without parameters."""
+    return {}
+
+
 @dataclass(frozen=True)
 class Case:
     """One drawn case; every array is made deterministically from it (see :meth:`Kind.materialise`)."""
@@ -97,7 +102,12 @@ class Kind:
     init: Mapping[str, float] = field(default_factory=dict)
     differentiable_inputs: tuple[str, ...] = ("x",)
     positive: tuple[str, ...] = ()  # inputs whose domain is x > 0 (finite differences stay inside it)
-    params_found: bool = False  # parameters are the layer's own (a network's sub-modules), not declared
+    network: bool = False  # a whole network (trainability applies)
+
+    @property
+    def has_params(self) -> bool:
+        """Whether the kind declares parameters."""
+        return self.params is not no_params
 
     def case_strategy(self, dtypes: tuple[str, ...] = ("float64", "float32")) -> st.SearchStrategy[Case]:
         """Cases: constructor arguments, then shapes that fit them, a regime, a scale, a dtype and a seed."""

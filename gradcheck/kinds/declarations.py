@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gradcheck.kinds import invariants as inv
 from gradcheck.kinds import register
-from gradcheck.kinds.base import Case, Kind, make_values
+from gradcheck.kinds.base import Case, Kind, make_values, no_params
 
 Ctor = Mapping[str, Any]
 
@@ -46,10 +46,6 @@ def matrix(batch_lo: int = 1, features: str | None = None) -> Any:
         return st.tuples(sizes(batch_lo, 5), d).map(lambda bd: {"x": bd})
 
     return shapes
-
-
-def no_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
-    return {}
 
 
 def affine(key: str) -> Any:
@@ -440,14 +436,26 @@ def _mlp_ctor() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _mlp_dims(ctor: Ctor) -> list[int]:
+    return [ctor["n_inputs"], *ctor["n_hidden"], ctor["n_classes"]]
+
+
+def _mlp_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
+    # Canonical names; the network's own names (layers.0.weight, hidden.1.W, …) are matched by the layout.
+    dims = _mlp_dims(ctor)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for k, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        shapes[f"linear{k}.weight"] = (n_out, n_in)
+        shapes[f"linear{k}.bias"] = (n_out,)
+    return shapes
+
+
 def _mlp_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
-    # Parameters come in the order the network keeps them: (weight, bias) per linear layer.
     h = i["x"]
-    values = list(p.values())
-    pairs = list(zip(values[::2], values[1::2], strict=True))
-    for n, (w, b) in enumerate(pairs):
-        h = _F().linear(h, w, b)
-        h = _F().relu(h) if n < len(pairs) - 1 else _F().softmax(h, dim=1)
+    n = len(_mlp_dims(ctor)) - 1
+    for k in range(n):
+        h = _F().linear(h, p[f"linear{k}.weight"], p[f"linear{k}.bias"])
+        h = _F().relu(h) if k < n - 1 else _F().softmax(h, dim=1)
     return h
 
 
@@ -459,8 +467,8 @@ register(
         builtin=("layers:MLP",),
         ctor=_mlp_ctor,
         shapes=matrix(features="n_inputs"),
-        params=no_params,
-        params_found=True,  # found on the network, wherever it keeps them
+        params=_mlp_params,
+        network=True,
         reference=_mlp_ref,
         regimes=("normal", "large"),
         kinks="ReLU hidden units at 0",

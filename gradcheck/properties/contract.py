@@ -103,11 +103,12 @@ def module_contract(trial: Trial) -> Outcome:
 
     layer = trial.construct()
     params = dict(layer.named_parameters())
-    problems = [f"parameter {k!r} is not registered (expected an nn.Parameter)" for k in trial.arrays[1]
-                if k not in params]
+    names = {k: trial.placed(k) for k in trial.arrays[1]}  # the layer's own names (layout)
+    problems = [f"parameter {k!r} is not registered (expected an nn.Parameter)" for k, n in names.items()
+                if n not in params]
     for k, value in trial.kind.init.items():
-        if k in params and not torch.all(params[k].detach() == value):
-            problems.append(f"parameter {k!r} is not initialised to {value}")
+        if names.get(k) in params and not torch.all(params[names[k]].detach() == value):
+            problems.append(f"parameter {k!r} ({names[k]}) is not initialised to {value}")
     if problems:
         return Outcome("fail", "\n".join(problems))
     x = torch.from_numpy(trial.arrays[0]["x"].astype(np.float64)).to(next(iter(params.values())).dtype)

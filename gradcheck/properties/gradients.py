@@ -67,7 +67,7 @@ def input_gradient(trial: Trial) -> Outcome:
     guards="the derivatives with respect to weights, biases, γ and β (sums over the batch)",
     failure_means="a mean where a sum is due (or the reverse), a transposed weight gradient, a gradient "
     "computed from a stale cache",
-    applies=lambda kind: None if kind.params(_no_ctor(kind)) or kind.params_found else "the kind has no parameters",
+    applies=lambda kind: None if kind.has_params else "the kind has no parameters",
     cost=3,
 )
 def param_gradients(trial: Trial) -> Outcome:
@@ -75,15 +75,6 @@ def param_gradients(trial: Trial) -> Outcome:
     if not view.param_names:
         return Outcome("skip", f"{view.name} has no parameters")
     return _fd(trial, "params")
-
-
-def _no_ctor(kind: Any) -> Any:
-    # Applicability is decided from the declaration; a kind declares parameters for any constructor arguments.
-    class _Any(dict):
-        def __missing__(self, key: str) -> int:
-            return 1
-
-    return _Any()
 
 
 def _autograd_one(trial: Trial, view: Any, values: dict, name: str, got: np.ndarray, want: np.ndarray,

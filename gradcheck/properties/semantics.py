@@ -123,7 +123,7 @@ def invariants(trial: Trial) -> Outcome:
     verifies="a few gradient-descent steps on one fixed batch reduce the cross-entropy loss",
     guards="that the gradients point downhill end to end through the network",
     failure_means="a sign error or a gradient that never reaches the parameters' update",
-    applies=lambda kind: None if kind.params_found else "only for network kinds",
+    applies=lambda kind: None if kind.network else "only for network kinds",
 )
 def trainability(trial: Trial) -> Outcome:
     view, values = trial.build("float64")

@@ -121,7 +121,9 @@ def function_view(
     notes = [f"torch.autograd.Function via apply; fixed arguments: {', '.join(extras) or 'none'}"]
     view = OpView(name, "torch.Function", input_names, (), point, forward, vjp, device=device, notes=notes)
     view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
-    view.probe_interleaved = lambda a, b, cot: _interleaved(lambda v: call(v, True), a, b, cot, name, device)
+    view.probe_interleaved = lambda a, b, cot: _interleaved(
+        lambda v: call(v, True), a, b, cot, name, device, input_names
+    )
     return view
 
 
@@ -144,7 +146,9 @@ def _purity(call: Any, values: Values, cot: np.ndarray, name: str, device: str) 
     return found
 
 
-def _interleaved(call: Any, first: Values, second: Values, cot: np.ndarray, name: str, device: str) -> tuple:
+def _interleaved(
+    call: Any, first: Values, second: Values, cot: np.ndarray, name: str, device: str, keys: tuple[str, ...]
+) -> tuple:
     # Two live graphs: the backward of the graph built at ``second`` runs after a later forward at ``first``,
     # so it must read its own ctx, not state the later call left on the class or in globals; then once more.
     out, wrt = call(second)
@@ -152,7 +156,6 @@ def _interleaved(call: Any, first: Values, second: Values, cot: np.ndarray, name
     once = _grads(name, out, wrt, cot, device, retain=True)
     twice = _grads(name, out, wrt, cot, device)
     del later
-    keys = list(second)
     return tuple({k: None if g is None else _to_numpy(g) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice))
 
 
@@ -199,5 +202,7 @@ def module_view(
     notes = [f"torch.nn.Module; parameters: {', '.join(params) or 'none'}"]
     view = OpView(name, "torch.nn.Module", input_names, tuple(params), point, forward, vjp, device, restore, notes)
     view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
-    view.probe_interleaved = lambda a, b, cot: _interleaved(lambda v: call(v, True), a, b, cot, name, device)
+    view.probe_interleaved = lambda a, b, cot: _interleaved(
+        lambda v: call(v, True), a, b, cot, name, device, (*input_names, *params)
+    )
     return view
