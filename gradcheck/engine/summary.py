@@ -29,6 +29,12 @@ def summarise(
     batch: int | None = None,
 ) -> GradientResult:
     """Record of ``comp``: counts, worst element (largest error relative to its tolerance), diagnosis."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _summarise(comp, location, x, seed, dtype, eval_dtype, device, batch)
+
+
+def _summarise(comp: Comparison, location: tuple[str, ...], x: np.ndarray, seed: int | None, dtype: str,
+               eval_dtype: str, device: str, batch: int | None) -> GradientResult:
     a, n, tol = comp.analytic, comp.numeric, comp.tolerance
     diff = np.abs(a - n)
     diff = np.where(np.isnan(diff), np.inf, diff)

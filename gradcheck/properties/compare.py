@@ -50,6 +50,12 @@ def compare(
     if got.shape != want.shape:
         return GradientResult(location, "fail", mode="compare", shape=got.shape, dtype=dtype,
                               message=f"shape {got.shape}, expected {want.shape}")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _compare(got, want, eps, spread, location, dtype, seed)
+
+
+def _compare(got: np.ndarray, want: np.ndarray, eps: float, spread: np.ndarray, location: tuple[str, ...],
+             dtype: str, seed: int | None) -> GradientResult:
     rms = float(np.sqrt(np.mean(want * want))) if want.size else 0.0
     tol = KAPPA * (spread + eps * (np.abs(want) + rms)) + np.finfo(np.float64).tiny
     diff = np.abs(got - want)
