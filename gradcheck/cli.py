@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     c.add_argument("--property", action="append", dest="properties", metavar="NAME",
                    help="run only this property (repeatable)")
-    sub.add_parser("list", help="list kinds and properties")
+    lst = sub.add_parser("list", help="list kinds and properties")
+    lst.add_argument("--markdown", action="store_true", help="print docs/checklist.md (generated from the registry)")
     sub.add_parser("train", help="train a model on digits or CIFAR-10 (see 'gradcheck train --help')",
                    add_help=False)
     sub.add_parser("bench-report", help="write the benchmark report (see 'gradcheck bench-report --help')",
@@ -87,10 +88,15 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in reports) else 1
 
 
-def _list() -> int:
+def _list(markdown: bool) -> int:
     from gradcheck.kinds import KINDS, get_kind
     from gradcheck.properties.registry import load
 
+    if markdown:
+        from gradcheck.report.checklist_doc import render_checklist_doc
+
+        print(render_checklist_doc(), end="")
+        return 0
     get_kind("relu")
     print("kinds:")
     for k in KINDS.values():
@@ -118,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _delegate(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return _list() if args.command == "list" else _check(args)
+        return _list(args.markdown) if args.command == "list" else _check(args)
     except GradcheckError as exc:
         print(f"gradcheck: error: {exc}", file=sys.stderr)
         return USAGE_ERROR

@@ -78,8 +78,17 @@ def get_property(name: str) -> Property:
     return PROPERTIES[name]
 
 
+#: The checklist order: contract first, then gradients, side effects, semantics, and the optional extras.
+ORDER = (
+    "interface", "forward", "finite", "input_gradient", "param_gradients", "autograd_agreement",
+    "upstream_linearity", "purity", "state", "batch_semantics", "invariants", "dtype_parity",
+    "module_contract", "double_backward", "device_parity", "trainability",
+)
+
+
 def load() -> dict[str, Property]:
-    """Import every property module (registration happens on import) and return the registry."""
+    """Import every property module (registration happens on import) and return the registry, in order."""
     from gradcheck.properties import contract, gradients, semantics, side_effects  # noqa: F401
 
-    return PROPERTIES
+    ranked = sorted(PROPERTIES, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+    return {n: PROPERTIES[n] for n in ranked}
