@@ -32,7 +32,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the benchmark report; returns 0, or 2 with a one-line error on bad input."""
+    """Write ``<out>/benchmarks.md`` and ``<out>/figures/bench_*.png`` from pytest-benchmark JSON.
+
+    Args:
+        argv: the arguments after the command name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success; 2 with one line on stderr when a file is missing, is not pytest-benchmark JSON or cannot
+        be written (and for usage errors, as argparse does).
+
+    Example:
+        ``main(["out/bench.json", "--out", "docs"])`` returns 0 and writes ``docs/benchmarks.md``;
+        ``main(["missing.json"])`` prints ``bench-report: error: missing.json: no such file`` and returns 2.
+    """
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already printed

@@ -143,7 +143,17 @@ def _record(bench: Mapping[str, Any]) -> Record:
 
 
 def load_results(path: str | Path) -> Results:
-    """Load a ``--benchmark-json`` file.
+    """Load a ``--benchmark-json`` file into :class:`Results`.
+
+    Each benchmark's ``extra_info`` (written by ``benchmarks/``) says what it measured: ``kind``
+    (``kernel`` or ``checking``), ``layer``, ``impl`` or ``checker``, ``pass``, ``size``, ``dtype``,
+    ``device``. A benchmark without it is kept as kind ``other`` and listed by name.
+
+    Args:
+        path: the JSON file pytest-benchmark wrote.
+
+    Returns:
+        The machine info, date, timers and one :class:`Record` per benchmark (times in seconds).
 
     Raises:
         InvalidArgument: the file is missing, is not JSON, or is not pytest-benchmark output (one line).
@@ -368,7 +378,12 @@ TARGETS: tuple[Target, ...] = (
 
 
 def evaluate_targets(records: Sequence[Record], targets: Sequence[Target] = TARGETS) -> list[TargetResult]:
-    """Each target's ratio of medians, or why it could not be evaluated."""
+    """Each target's ratio of medians (same run), or why it could not be evaluated.
+
+    Example:
+        NumPy Linear at 1.1 ms against PyTorch at 1.0 ms gives ratio 1.1, ``status == "met"`` (bound 1.2);
+        at 1.3 ms it is ``"not met"``; with no NumPy benchmark of that size it is ``"not measured"``.
+    """
     results = []
     for t in targets:
         num, den = t.find(records, t.impl), t.find(records, t.ref)
@@ -473,7 +488,14 @@ def render_markdown(
     figures: Mapping[str, str] | None = None,
     before: Results | None = None,
 ) -> str:
-    """The report as Markdown; ``figures`` maps a layer (or ``"checking"``) to a PNG path relative to it."""
+    """The report as Markdown: machine, targets, optional before/after table, one table per layer, checking.
+
+    Args:
+        results: this run.
+        title: the first heading.
+        figures: a layer (or ``"checking"``) → PNG path relative to the Markdown file.
+        before: a baseline run; adds a table of medians before and after with the change in percent.
+    """
     figures = figures or {}
     records = results.records
     out = [f"# {title}", ""]

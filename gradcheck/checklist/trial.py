@@ -147,15 +147,17 @@ class Trial:
         return {k: (np.zeros(v.shape) if g is None else g.numpy().astype(np.float64)) for (k, v), g in
                 zip(tensors.items(), grads, strict=True)}
 
-    def reference_error(self, values: dict[str, np.ndarray], cot: np.ndarray | None = None) -> Any:
-        """``|oracle in the case's dtype − oracle in float64|``: the accuracy PyTorch itself reaches in that
-        dtype (zeros for float64 cases). Forward error if ``cot`` is None, else per-name VJP errors."""
-        low = self.case.dtype
+    def reference_noise(
+        self, values: dict[str, np.ndarray], cot: np.ndarray | None = None, dtype: str | None = None
+    ) -> Any:
+        """Rounding noise of the oracle's computation in ``dtype`` (default: the case's), measured.
+
+        ``|oracle in float32 − oracle in float64| · ε_dtype / ε_float32``: the conditioning of the computation
+        itself (cancellation inside batch norm's backward at small batches, large logits into exp), which no
+        a-priori ``ε·|result|`` bound sees. Forward noise when ``cot`` is None, else the noise of each VJP.
+        """
+        scale = float(np.finfo(dtype or self.case.dtype).eps / np.finfo(np.float32).eps)
         if cot is None:
-            if low == "float64":
-                return 0.0
-            return np.abs(self.reference_forward(values, low) - self.reference_forward(values))
-        if low == "float64":
-            return {k: 0.0 for k in values}
-        a, b = self.reference_vjp(values, cot, low), self.reference_vjp(values, cot)
-        return {k: np.abs(a[k] - b[k]) for k in values}
+            return np.abs(self.reference_forward(values, "float32") - self.reference_forward(values)) * scale
+        low, high = self.reference_vjp(values, cot, "float32"), self.reference_vjp(values, cot)
+        return {k: np.abs(low[k] - high[k]) * scale for k in values}

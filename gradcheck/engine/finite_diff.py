@@ -11,9 +11,10 @@ For a step ``t`` the five samples ``g(-t), g(-t/2), g(0), g(t/2), g(t)`` give
 * the one-sided Richardson slopes ``R± = 2·D±(t/2) - D±(t)`` with ``D+(s) = (g(s) - g(0)) / s``; for a smooth
   ``g`` both equal ``g'(0) - g'''·t²/12`` and differ only by ``O(t³)``, at a kink they differ by the jump;
 * a rounding bound ``κ·ε·(|g| + P)/t`` from the dtype of the evaluation, where ``P = Σ_i |∂g/∂x_i|·|x_i|``
-  (``point_mag``, supplied by the caller) accounts for the rounding of the evaluation point ``x + s·d`` itself:
-  it moves by up to ``ε·|x_i|`` per element, which changes ``g`` by up to ``ε·P`` whatever ``|g|`` is (``sin`` at
-  ``x ~ 1e6``: ``|g| ≤ 1`` but ``P ~ 1e6``), and the difference quotient divides that by the step.
+  (``point_mag``, supplied by the caller) is the backward-stability part: a computed ``g`` is ``g`` at a point
+  moved by up to ``ε·|x_i|`` per element (and ``x + s·d`` is itself rounded), which changes it by up to ``ε·P``
+  however small ``|g|`` is (``sin`` at ``x ~ 1e6``: ``|g| ≤ 1`` but ``P ~ 1e6``; ``x - mean(x)`` on near-constant
+  ``x``); the difference quotient divides that by the step.
 
 :func:`derivative` tries ``t, t/8, t/64, …`` until the estimate is converged and free of kinks, so that a kink
 near (not at) the point is stepped around, and keeps the most accurate step otherwise.
@@ -126,8 +127,8 @@ def derivative(
         eps: unit roundoff of the dtype ``g`` is evaluated in.
         reduce: sum the output of ``g`` (the terms of a projection ``⟨c, f⟩``) before differencing.
         max_refine: how many times the step may be divided by 8.
-        point_mag: ``Σ_i |∂g/∂x_i|·|x_i|`` over the direction's support (per output of ``g`` unless ``reduce``):
-            the sensitivity of ``g`` to the rounding of the evaluation point; 0 when the point is exact.
+        point_mag: ``Σ_i |∂g/∂x_i|·|x_i|`` (per output of ``g`` unless ``reduce``): the sensitivity of ``g`` to
+            rounding its point (and its internal rounding, for a backward-stable ``g``); 0 to ignore it.
 
     Returns:
         The :class:`Estimate` of the chosen step; ``n_evals`` counts every evaluation made.

@@ -80,12 +80,14 @@ def check_jacobian(
     kink = np.zeros_like(ok)
     evals, step = 1, 0.0
     eps = machine_eps(np.float64)
+    # Rounding of the point (see finite_diff): output j moves by up to ε·Σ_i |J_ji x_i|.
+    point_mag = np.abs(jt * x.ravel()).sum(axis=1)
     for i in range(x.size):
         d = np.zeros(x.size)
         d[i] = scale.flat[i]
         d = d.reshape(x.shape)
         est = derivative(lambda t, d=d: np.asarray(f(x + t * d), dtype=np.float64).ravel(), y0.ravel(),
-                         t=base_step(np.float64), eps=eps, point_mag=np.abs(jt[:, i] * x.flat[i]))
+                         t=base_step(np.float64), eps=eps, point_mag=point_mag)
         a = jt[:, i] * scale.flat[i]
         v = judge(a, est, analytic_error(eps, np.abs(a), est))
         cols["numeric"][:, i] = v.numeric / scale.flat[i]

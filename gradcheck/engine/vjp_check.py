@@ -74,9 +74,10 @@ def _along(f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray) -> Callable[[floa
 def _fd(
     f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, dtype: np.dtype, g: np.ndarray
 ) -> Estimate:
-    # Rounding x + s·d to the evaluation dtype moves element i by up to ε·|x_i|: that changes ⟨c, f⟩ by up to
-    # ε·Σ|g_i x_i| over the support of d (g: the analytic gradient, the only per-element one at hand).
-    point_mag = float(np.abs(np.where(d != 0, g * x, 0.0)).sum())
+    # A backward-stable evaluation of f returns f at a point moved by up to ε·|x_i| per element (and x + s·d is
+    # itself rounded): that changes ⟨c, f⟩ by up to ε·Σ|g_i x_i|, however small ⟨c, f⟩ is (sin at 1e6; x - mean(x)
+    # on near-constant x). g is the analytic gradient, the only per-element one at hand.
+    point_mag = float(np.abs(g * x).sum())
     return derivative(
         _along(f, x, d, c), z, t=base_step(dtype), eps=machine_eps(dtype), reduce=True, point_mag=point_mag
     )

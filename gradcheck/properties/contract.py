@@ -64,7 +64,7 @@ def forward(trial: Trial) -> Outcome:
     out = view.forward(values)
     want = trial.reference_forward(values)
     spread = perturbation_spread(trial.reference_forward, values, _eps(trial.case.dtype), trial.case.seed)
-    spread = spread + trial.reference_error(values)
+    spread = spread + trial.reference_noise(values)
     r = compare(out, want, eps=_eps(trial.case.dtype), spread=spread, location=(view.name, "forward"),
                 dtype=trial.case.dtype, seed=trial.case.seed)
     return Outcome("pass", details=(r,)) if r.passed else Outcome("fail", format_result(r), (r,))

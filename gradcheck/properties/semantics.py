@@ -26,8 +26,9 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
     x = values["x"]
     out = view.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(x.dtype)
-    spread = perturbation_spread(view.forward, values, _eps(trial), trial.case.seed)
+    spread = perturbation_spread(view.forward, values, _eps(trial), trial.case.seed) + trial.reference_noise(values)
     full = view.vjp(values, cot.astype(np.float64))
+    noise = trial.reference_noise(values, cot.astype(np.float64))
     perm = np.random.default_rng(trial.case.seed).permutation(x.shape[0])
     results = [_cmp(trial, view.forward({**values, "x": x[perm]}), out[perm], spread[perm], "permutation", "out")]
     singles = [view.vjp({**values, "x": x[b : b + 1]}, cot[b : b + 1].astype(np.float64)) for b in range(len(x))]
@@ -40,7 +41,8 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
         want = np.concatenate(parts) if k in view.input_names else np.sum(parts, axis=0)
         mag = np.sum([np.abs(p) for p in parts], axis=0) if k not in view.input_names else np.abs(want)
         what = "sample alone" if k in view.input_names else "sum of per-sample gradients"
-        results.append(_cmp(trial, full[k], want, 4 * _eps(trial) * mag * len(x), what, k))
+        allowed = 4 * _eps(trial) * mag * len(x) + noise.get(k, 0.0) * len(x)
+        results.append(_cmp(trial, full[k], want, allowed, what, k))
     return results
 
 
@@ -75,6 +77,7 @@ def _batch_coupled(trial: Trial) -> list[GradientResult]:
 
     # The sum cancels exactly in exact arithmetic; its rounding is what ε-moves of the cotangent show.
     noise = perturbation_spread(column_sums, {"c": cot}, _eps(trial), trial.case.seed)
+    noise = noise + trial.reference_noise(values, cot)["x"].sum(axis=0)
     return [_cmp(trial, dx.sum(axis=0), np.zeros(dx.shape[1]), noise + _eps(trial) * np.abs(dx).sum(axis=0),
                  "input gradient sums to zero over the batch (shift invariance)", "x")]
 

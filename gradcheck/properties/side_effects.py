@@ -54,10 +54,11 @@ def state(trial: Trial) -> Outcome:
     once, twice = view.probe_interleaved(first, values, cot)
     eps = float(np.finfo(trial.case.dtype).eps)
     problems, details = [], []
+    noise = trial.reference_noise(values, cot)
     for k, want in fresh.items():
         if want is None or once.get(k) is None:
             continue
-        spread = eps * np.abs(want)
+        spread = eps * np.abs(want) + noise.get(k, 0.0)
         for label, got in (("after forward(x1), forward(x2)", once[k]), ("on a second backward", twice[k])):
             r = compare(got, want, eps=eps, spread=spread, location=(view.name, "state", k), dtype=trial.case.dtype)
             details.append(r)
