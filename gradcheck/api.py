@@ -85,10 +85,13 @@ def _check_one(
 
     rng = np.random.default_rng(opts["seed"])
     x64 = x.astype(np.float64)
-    use_elementwise = opts["mode"] == "elementwise" or (
-        opts["mode"] == "auto" and x.size <= opts["max_elementwise"]
-    )
-    kw = {"rng": rng, "eval_dtype": eval_dtype, "analytic_dtype": layer_dtype, "positive": name in opts["positive"]}
+    use_elementwise = opts["mode"] == "elementwise" or (opts["mode"] == "auto" and x.size <= opts["max_elementwise"])
+    kw = {
+        "rng": rng,
+        "eval_dtype": eval_dtype,
+        "analytic_dtype": layer_dtype,
+        "positive": name in opts["positive"],
+    }
     vjp = _grad_of(view, cache, name)
     if use_elementwise:
         comp = elementwise(f, vjp, x64, **kw)
@@ -216,7 +219,12 @@ def check(
     view = adapt(layer, inputs, device)
     try:
         results = check_view(
-            view, wrt=wrt, mode=mode, n_directions=n_directions, max_elementwise=max_elementwise, seed=seed,
+            view,
+            wrt=wrt,
+            mode=mode,
+            n_directions=n_directions,
+            max_elementwise=max_elementwise,
+            seed=seed,
             positive=positive,
         )
     finally:

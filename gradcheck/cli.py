@@ -25,18 +25,29 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="check every built-in layer (the project's main job)")
     c.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     c.add_argument("--max-examples", type=int, default=None, help="examples per property (overrides profile)")
-    c.add_argument("--profile", choices=("dev", "ci", "thorough"), default=None,
-                   help="number of examples (default: ci when CI is set, else dev)")
+    c.add_argument(
+        "--profile",
+        choices=("dev", "ci", "thorough"),
+        default=None,
+        help="number of examples (default: ci when CI is set, else dev)",
+    )
     c.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     c.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    c.add_argument("--property", action="append", dest="properties", metavar="NAME",
-                   help="run only this property (repeatable)")
+    c.add_argument(
+        "--property",
+        action="append",
+        dest="properties",
+        metavar="NAME",
+        help="run only this property (repeatable)",
+    )
     lst = sub.add_parser("list", help="list kinds and properties")
     lst.add_argument("--markdown", action="store_true", help="print docs/checklist.md (generated from the registry)")
-    sub.add_parser("train", help="train a model on digits or CIFAR-10 (see 'gradcheck train --help')",
-                   add_help=False)
-    sub.add_parser("bench-report", help="write the benchmark report (see 'gradcheck bench-report --help')",
-                   add_help=False)
+    sub.add_parser("train", help="train a model on digits or CIFAR-10 (see 'gradcheck train --help')", add_help=False)
+    sub.add_parser(
+        "bench-report",
+        help="write the benchmark report (see 'gradcheck bench-report --help')",
+        add_help=False,
+    )
     return p
 
 
@@ -75,12 +86,25 @@ def _check(args: argparse.Namespace) -> int:
     reports = []
     for kind, spec in _targets(args):
         loaded = load_target(spec)
-        report = check_kind(kind, loaded.obj, seed=args.seed, profile=args.profile, max_examples=args.max_examples,
-                            properties=args.properties, device=args.device, label=spec,
-                            on_property=_progress(f"{kind} · {spec}"))
+        report = check_kind(
+            kind,
+            loaded.obj,
+            seed=args.seed,
+            profile=args.profile,
+            max_examples=args.max_examples,
+            properties=args.properties,
+            device=args.device,
+            label=spec,
+            on_property=_progress(f"{kind} · {spec}"),
+        )
         if loaded.captured:
-            report = replace(report, notes=(*report.notes, f"the module printed while imported: "
-                                            f"{loaded.captured.strip()[:200]!r}"))
+            report = replace(
+                report,
+                notes=(
+                    *report.notes,
+                    f"the module printed while imported: {loaded.captured.strip()[:200]!r}",
+                ),
+            )
         reports.append(report)
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")

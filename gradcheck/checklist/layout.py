@@ -134,14 +134,17 @@ def detect_layout(
     if missing:
         want = ", ".join(f"{k} {v}" for k, v in canonical.items())
         have = ", ".join(f"{k} {v}" for k, v in found.items()) or "none"
-        raise LayerError(f"{layer}: no parameter layout matches; expected {want} (or transposed/reshaped), "
-                         f"found {have}")
+        raise LayerError(
+            f"{layer}: no parameter layout matches; expected {want} (or transposed/reshaped), found {have}"
+        )
     names = list(chosen)
     layouts = [
-        Layout({
-            c: Placement(chosen[c][0], found[chosen[c][0]], tuple(canonical[c]), t)
-            for c, t in zip(names, combo, strict=True)
-        })
+        Layout(
+            {
+                c: Placement(chosen[c][0], found[chosen[c][0]], tuple(canonical[c]), t)
+                for c, t in zip(names, combo, strict=True)
+            }
+        )
         for combo in itertools.product(*(chosen[c][1] for c in names))
     ]
     if len(layouts) == 1:
@@ -173,8 +176,18 @@ def with_layout(view: OpView, layout: Layout, canonical: Mapping[str, tuple[int,
     notes = [*view.notes, *layout.describe()]
     if extra:
         notes.append(f"parameters not in the kind's contract, left as they are: {', '.join(extra)}")
-    mapped = OpView(view.name, view.protocol, view.input_names, tuple(layout.placements), point, forward, vjp,
-                    view.device, view.restore, notes)
+    mapped = OpView(
+        view.name,
+        view.protocol,
+        view.input_names,
+        tuple(layout.placements),
+        point,
+        forward,
+        vjp,
+        view.device,
+        view.restore,
+        notes,
+    )
     if view.probe_purity is not None:
         mapped.probe_purity = lambda values, cot: view.probe_purity(to_layer(values), cot)  # type: ignore[misc]
     if view.probe_interleaved is not None:

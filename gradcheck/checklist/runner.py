@@ -138,21 +138,43 @@ def run_property(
         if seen["last"] is not None:
             outcome, case = seen["last"]
             return _finish(prop, subject, outcome, case, seed, profile, out, seen["n"], start)
-        return PropertyResult(prop.name, prop.title, "error", f"{type(exc).__name__}: {exc}",
-                              captured=out.getvalue(), seconds=time.perf_counter() - start)
+        return PropertyResult(
+            prop.name,
+            prop.title,
+            "error",
+            f"{type(exc).__name__}: {exc}",
+            captured=out.getvalue(),
+            seconds=time.perf_counter() - start,
+        )
     return PropertyResult(prop.name, prop.title, "pass", n_examples=seen["n"], seconds=time.perf_counter() - start)
 
 
-def _finish(prop: Property, subject: Subject, outcome: Outcome, case: Case, seed: int, profile: str,
-            out: io.StringIO, n: int, start: float) -> PropertyResult:
+def _finish(
+    prop: Property,
+    subject: Subject,
+    outcome: Outcome,
+    case: Case,
+    seed: int,
+    profile: str,
+    out: io.StringIO,
+    n: int,
+    start: float,
+) -> PropertyResult:
     if outcome.status == "skip":
-        return PropertyResult(prop.name, prop.title, "skip", outcome.message, n_examples=n,
-                              seconds=time.perf_counter() - start)
+        return PropertyResult(
+            prop.name, prop.title, "skip", outcome.message, n_examples=n, seconds=time.perf_counter() - start
+        )
     return PropertyResult(
-        prop.name, prop.title, outcome.status, outcome.message,
+        prop.name,
+        prop.title,
+        outcome.status,
+        outcome.message,
         example=f"{subject.kind.name}{case.describe()}",
         reproduce=_reproduce(subject.kind.name, subject.label, seed, prop.name, profile),
-        captured=out.getvalue(), n_examples=n, seconds=time.perf_counter() - start, case=case,
+        captured=out.getvalue(),
+        n_examples=n,
+        seconds=time.perf_counter() - start,
+        case=case,
     )
 
 
@@ -213,11 +235,16 @@ def check_kind(
         for i, name in enumerate(names):
             if on_property:
                 on_property(name, i, len(names))
-            results.append(
-                run_property(registry[name], subject, seed=seed, profile=profile, max_examples=max_examples)
-            )
-    return KindReport(k.name, subject.label, seed, profile, tuple(results), time.perf_counter() - start,
-                      tuple(subject.notes))
+            results.append(run_property(registry[name], subject, seed=seed, profile=profile, max_examples=max_examples))
+    return KindReport(
+        k.name,
+        subject.label,
+        seed,
+        profile,
+        tuple(results),
+        time.perf_counter() - start,
+        tuple(subject.notes),
+    )
 
 
 @contextlib.contextmanager

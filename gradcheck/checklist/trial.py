@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.errors import LayerError
-from gradcheck.kinds import Case, Kind
 from gradcheck.checklist.layout import Layout, detect_layout, with_layout
+from gradcheck.kinds import Case, Kind
 from gradcheck.view import OpView
 from gradcheck.view.base import call_layer
 from gradcheck.view.numpy_module import numpy_module_view
@@ -124,8 +123,7 @@ class Trial:
 
         tensors = {k: torch.from_numpy(np.asarray(v, dtype=dtype)).requires_grad_(True) for k, v in values.items()}
         inputs = {k: v for k, v in tensors.items() if k in self.arrays[0]}
-        extra = {k: torch.from_numpy(np.asarray(v, dtype=dtype)) for k, v in self.arrays[0].items()
-                 if k not in tensors}
+        extra = {k: torch.from_numpy(np.asarray(v, dtype=dtype)) for k, v in self.arrays[0].items() if k not in tensors}
         params = {k: v for k, v in tensors.items() if k not in inputs}
         out = self.kind.reference(self.case.ctor, {**inputs, **extra}, params)
         return out, tensors
@@ -142,10 +140,13 @@ class Trial:
         import torch
 
         out, tensors = self.reference(values, dtype)
-        grads = torch.autograd.grad(out, list(tensors.values()), torch.from_numpy(np.asarray(cot, dtype)),
-                                    allow_unused=True)
-        return {k: (np.zeros(v.shape) if g is None else g.numpy().astype(np.float64)) for (k, v), g in
-                zip(tensors.items(), grads, strict=True)}
+        grads = torch.autograd.grad(
+            out, list(tensors.values()), torch.from_numpy(np.asarray(cot, dtype)), allow_unused=True
+        )
+        return {
+            k: (np.zeros(v.shape) if g is None else g.numpy().astype(np.float64))
+            for (k, v), g in zip(tensors.items(), grads, strict=True)
+        }
 
     def reference_noise(
         self, values: dict[str, np.ndarray], cot: np.ndarray | None = None, dtype: str | None = None

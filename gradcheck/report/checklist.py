@@ -50,8 +50,7 @@ def render_json(reports: Sequence[KindReport]) -> str:
     """One JSON object: the report itself for one target, ``{"passed", "reports"}`` for several."""
     if len(reports) == 1:
         return json.dumps(reports[0].to_dict(), indent=2)
-    return json.dumps({"passed": all(r.passed for r in reports), "reports": [r.to_dict() for r in reports]},
-                      indent=2)
+    return json.dumps({"passed": all(r.passed for r in reports), "reports": [r.to_dict() for r in reports]}, indent=2)
 
 
 def _cell(text: str) -> str:

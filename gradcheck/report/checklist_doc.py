@@ -36,7 +36,11 @@ def render_checklist_doc() -> str:
             f"- **A failure means:** {p.failure_means}.",
             f"- **Applies to:** {_applies(p.applies, kinds)}.\n",
         ]
-    lines += ["## Kinds\n", "| kind | what | semantics | kinks | value regimes | built-in |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Kinds\n",
+        "| kind | what | semantics | kinks | value regimes | built-in |",
+        "|---|---|---|---|---|---|",
+    ]
     for k in kinds:
         builtin = ", ".join(f"`{b}`" for b in k.builtin)
         lines.append(f"| `{k.name}` | {k.summary} | {k.semantics} | {k.kinks} | {', '.join(k.regimes)} | {builtin} |")

@@ -88,9 +88,7 @@ def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str
         raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
 
 
-def function_view(
-    fn: Any, args: tuple[Any, ...], device: str = "cpu", names: list[str] | None = None
-) -> OpView:
+def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu", names: list[str] | None = None) -> OpView:
     """View of ``fn.apply(*args)``: float arrays/tensors are differentiable inputs, the rest fixed extras.
 
     Inputs are named after ``fn.forward``'s parameters unless ``names`` (one per positional argument) is given.
@@ -133,16 +131,22 @@ def _purity(call: Any, values: Values, cot: np.ndarray, name: str, device: str) 
     keep = [t.detach().clone() for t in wrt]
     c = _tensor(np.asarray(cot, dtype=np.float64), device).to(out.dtype).reshape(out.shape)
     c_keep = c.clone()
-    found = [f"forward modified input {i} in place" for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
-             if not torch.equal(t.detach(), k)]
+    found = [
+        f"forward modified input {i} in place"
+        for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
+        if not torch.equal(t.detach(), k)
+    ]
     try:
         torch.autograd.grad(out, wrt, grad_outputs=c, allow_unused=True)
     except Exception as exc:
         raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
     if not torch.equal(c, c_keep):
         found.append("backward modified grad_output in place")
-    found += [f"backward modified input {i} in place" for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
-              if not torch.equal(t.detach(), k)]
+    found += [
+        f"backward modified input {i} in place"
+        for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
+        if not torch.equal(t.detach(), k)
+    ]
     return found
 
 
@@ -156,7 +160,9 @@ def _interleaved(
     once = _grads(name, out, wrt, cot, device, retain=True)
     twice = _grads(name, out, wrt, cot, device)
     del later
-    return tuple({k: None if g is None else _to_numpy(g) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice))
+    return tuple(
+        {k: None if g is None else _to_numpy(g) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice)
+    )
 
 
 def module_view(
