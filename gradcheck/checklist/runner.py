@@ -7,7 +7,7 @@ import io
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -149,6 +149,29 @@ def run_property(
     return PropertyResult(prop.name, prop.title, "pass", n_examples=seen["n"], seconds=time.perf_counter() - start)
 
 
+def _variants(case: Case) -> list[tuple[str, Case]]:
+    """The minimal failing case changed in one respect each, with the condition the change removes."""
+    out = []
+    if case.dtype == "float32":
+        out.append(("only in float32 (the same case passes in float64)", replace(case, dtype="float64")))
+    if case.batch == 1:
+        shapes = {k: (3, *s[1:]) for k, s in case.shapes.items()}
+        out.append(("only at batch size 1 (the same case passes with a batch of 3)", replace(case, shapes=shapes)))
+    if case.regime != "normal":
+        out.append((f"only in the value regime {case.regime!r} (passes with normal values)",
+                    replace(case, regime="normal")))
+    if case.scale != 1.0:
+        out.append((f"only at scale {case.scale:g} (passes at scale 1)", replace(case, scale=1.0)))
+    return out
+
+
+def differential_diagnosis(prop: Property, subject: Subject, case: Case) -> str:
+    """Which single change to the shrunk case makes the property pass: "fails only in float32", "only at
+    batch size 1", "only for large values"… Hypothesis has already minimised sizes and arguments."""
+    found = [label for label, variant in _variants(case) if _evaluate(prop, Trial(subject, variant)).status == "pass"]
+    return "diagnosis: fails " + "; ".join(found) if found else ""
+
+
 def _finish(
     prop: Property,
     subject: Subject,
@@ -164,11 +187,16 @@ def _finish(
         return PropertyResult(
             prop.name, prop.title, "skip", outcome.message, n_examples=n, seconds=time.perf_counter() - start
         )
+    message = outcome.message
+    if outcome.status == "fail":
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            contrast = differential_diagnosis(prop, subject, case)
+        message = f"{message}\n{contrast}" if contrast else message
     return PropertyResult(
         prop.name,
         prop.title,
         outcome.status,
-        outcome.message,
+        message,
         example=f"{subject.kind.name}{case.describe()}",
         reproduce=_reproduce(subject.kind.name, subject.label, seed, prop.name, profile),
         captured=out.getvalue(),
