@@ -25,9 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", metavar="BEFORE.json", help="a baseline run: adds a before/after table")
     parser.add_argument("--out", metavar="DIR", default="docs", help="output folder (default: docs)")
     parser.add_argument("--title", default="Benchmarks", help="the report's title")
-    parser.add_argument(
-        "--no-plots", action="store_true", help="do not write PNG plots (no matplotlib needed)"
-    )
+    parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots (no matplotlib needed)")
     return parser
 
 
@@ -65,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, path in plot_all(results.records, out / "figures").items():
                 figures[key] = path.relative_to(out).as_posix()
         md = out / "benchmarks.md"
-        md.write_text(
-            render_markdown(results, title=args.title, figures=figures, before=before), encoding="utf-8"
-        )
+        md.write_text(render_markdown(results, title=args.title, figures=figures, before=before), encoding="utf-8")
     except OSError as exc:
         print(f"{PROG}: error: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -49,9 +49,7 @@ def plot_layer(records: Sequence[Record], layer: str, path: Path) -> bool:
             cell = [r for r in rs if r.dtype == dtype and r.pass_ == pass_]
             for impl in _ordered((r.impl for r in cell), IMPL_ORDER):
                 for device in sorted({r.device for r in cell if r.impl == impl}):
-                    line = sorted(
-                        (r for r in cell if r.impl == impl and r.device == device), key=lambda r: r.size_n
-                    )
+                    line = sorted((r for r in cell if r.impl == impl and r.device == device), key=lambda r: r.size_n)
                     ax.plot(
                         [r.size_n for r in line],
                         [r.median for r in line],

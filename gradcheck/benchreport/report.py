@@ -170,24 +170,16 @@ def load_results(path: str | Path) -> Results:
     except json.JSONDecodeError as exc:
         raise _fail(path, f"not JSON ({exc.msg} at line {exc.lineno})") from None
     expected = "expected pytest-benchmark output (--benchmark-json) with 'machine_info' and 'benchmarks'"
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("benchmarks"), list)
-        or "machine_info" not in data
-    ):
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise _fail(path, f"not pytest-benchmark JSON: {expected}")
     records = []
     for i, bench in enumerate(data["benchmarks"]):
         try:
             records.append(_record(bench))
         except (KeyError, TypeError, ValueError) as exc:
-            raise _fail(
-                path, f"benchmark {i} is malformed ({type(exc).__name__}: {exc}); {expected}"
-            ) from None
+            raise _fail(path, f"benchmark {i} is malformed ({type(exc).__name__}: {exc}); {expected}") from None
     commit = data.get("commit_info") if isinstance(data.get("commit_info"), dict) else {}
-    timers = sorted(
-        {str((b.get("options") or {}).get("timer")) for b in data["benchmarks"] if b.get("options")}
-    )
+    timers = sorted({str((b.get("options") or {}).get("timer")) for b in data["benchmarks"] if b.get("options")})
     return Results(
         path=str(path),
         machine_info=data.get("machine_info") or {},
@@ -227,9 +219,7 @@ def fmt_ratio(value: float, *noisy: bool) -> str:
     return f"{text} {NOISY_MARK}" if any(noisy) else text
 
 
-def _table(
-    header: Sequence[str], rows: Iterable[Sequence[str]], align: Sequence[str] | None = None
-) -> list[str]:
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], align: Sequence[str] | None = None) -> list[str]:
     align = align or ["l"] * len(header)
     sep = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
@@ -267,9 +257,7 @@ def kernel_rows(records: Iterable[Record], layer: str) -> list[Row]:
             sizes[r.size_label] = r.size_n
     devices = {"cpu": 0, "cuda": 1}
     passes = {p: i for i, p in enumerate(PASS_ORDER)}
-    keys = sorted(
-        groups, key=lambda k: (devices.get(k[2], 2), k[2], k[1], sizes[k[0]], k[0], passes.get(k[3], 9))
-    )
+    keys = sorted(groups, key=lambda k: (devices.get(k[2], 2), k[2], k[1], sizes[k[0]], k[0], passes.get(k[3], 9)))
     return [Row(k[0], sizes[k[0]], k[1], k[2], k[3], groups[k]) for k in keys]
 
 
@@ -289,9 +277,7 @@ def layer_table(records: Sequence[Record], layer: str) -> list[str]:
             ref = row.cells.get(REFERENCE)
             for i in others:
                 r = row.cells.get(i)
-                cells.append(
-                    "—" if r is None or ref is None else fmt_ratio(ratio(r, ref), r.noisy, ref.noisy)
-                )
+                cells.append("—" if r is None or ref is None else fmt_ratio(ratio(r, ref), r.noisy, ref.noisy))
         body.append(cells)
     return _table(header, body, ["l"] * 4 + ["r"] * (len(header) - 4))
 
@@ -420,9 +406,7 @@ def checking_table(records: Sequence[Record]) -> list[str]:
     fast = {(r.layer, r.size, r.dtype, r.device): r for r in checks if r.impl == "torch-fast"}
     rank = {c: i for i, c in enumerate(CHECKER_ORDER)}
     body = []
-    for r in sorted(
-        checks, key=lambda r: (r.layer, r.dtype, r.device, r.size_n, r.size, rank.get(r.impl, 9))
-    ):
+    for r in sorted(checks, key=lambda r: (r.layer, r.dtype, r.device, r.size_n, r.size, rank.get(r.impl, 9))):
         ref = fast.get((r.layer, r.size, r.dtype, r.device))
         passed = r.extra.get("passed")
         n_dir = r.extra.get("n_directions")

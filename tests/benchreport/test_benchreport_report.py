@@ -1,0 +1,221 @@
+"""The report renderer on synthetic pytest-benchmark JSON: tables, ratios, noise flags, targets, compare."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gradcheck.benchreport import machine
+from gradcheck.benchreport.report import (
+    NOISY_MARK,
+    TARGETS,
+    evaluate_targets,
+    fmt_time,
+    kernel_rows,
+    load_results,
+    render_markdown,
+)
+from gradcheck.errors import InvalidArgument
+
+LINEAR = {"B": 256, "in": 1024, "out": 1024}
+BN = {"B": 256, "D": 4096}
+
+
+def _line(md: str, *needles: str) -> str:
+    """The one Markdown line that contains every needle."""
+    hits = [line for line in md.splitlines() if all(n in line for n in needles)]
+    assert len(hits) == 1, (needles, hits)
+    return hits[0]
+
+
+def test_layer_table_has_one_column_per_implementation_and_ratios_to_pytorch(synth, write_json):
+    benches = [
+        synth.kernel("linear", "numpy", "fwd+bwd", LINEAR, 3e-3, label="B=256, 1024→1024"),
+        synth.kernel("linear", "function", "fwd+bwd", LINEAR, 1.5e-3, label="B=256, 1024→1024"),
+        synth.kernel("linear", "torch", "fwd+bwd", LINEAR, 1e-3, label="B=256, 1024→1024"),
+    ]
+    md = render_markdown(load_results(write_json(synth.document(benches))))
+    header = _line(md, "| size | dtype | device | pass |")
+    assert "NumPy module" in header and "torch Function" in header and "PyTorch F" in header
+    assert "NumPy module / PyTorch" in header
+    assert "| timer (pytest-benchmark) | time.process_time |" in md
+    row = _line(md, "| B=256, 1024→1024 | float32 | cpu | fwd+bwd |")
+    assert "3 ms ±5%" in row and "1.5 ms" in row and "1 ms" in row
+    assert "3.00×" in row and "1.50×" in row
+    assert NOISY_MARK not in row
+
+
+def test_rows_are_ordered_by_device_dtype_size_and_pass(synth, write_json):
+    small, big = {"B": 2, "D": 3}, {"B": 20, "D": 30}
+    benches = [
+        synth.kernel("relu", "torch", p, s, 1e-3, dtype=d, device=dev)
+        for dev in ("cuda", "cpu")
+        for d in ("float64", "float32")
+        for s in (big, small)
+        for p in ("fwd+bwd", "bwd", "fwd")
+    ]
+    rows = kernel_rows(load_results(write_json(synth.document(benches))).records, "relu")
+    keys = [(r.device, r.dtype, r.size_n, r.pass_) for r in rows]
+    assert keys[:3] == [
+        ("cpu", "float32", 6, "fwd"),
+        ("cpu", "float32", 6, "bwd"),
+        ("cpu", "float32", 6, "fwd+bwd"),
+    ]
+    assert keys[-1] == ("cuda", "float64", 600, "fwd+bwd")
+    assert len(keys) == 24
+
+
+@pytest.mark.parametrize(("iqr_frac", "flagged"), [(0.1, False), (0.2, False), (0.35, True)])
+def test_noisy_cells_and_their_ratios_are_flagged(synth, write_json, iqr_frac, flagged):
+    benches = [
+        synth.kernel("relu", "numpy", "fwd", {"B": 4, "D": 8}, 2e-6, iqr_frac=iqr_frac),
+        synth.kernel("relu", "torch", "fwd", {"B": 4, "D": 8}, 1e-6),
+    ]
+    md = render_markdown(load_results(write_json(synth.document(benches))))
+    row = _line(md, "B=4, D=8", "| fwd |")
+    assert ("2 µs" in row) and ("2.00×" in row)
+    assert (row.count(NOISY_MARK) == 2) is flagged  # the numpy cell and the ratio computed from it
+    assert (NOISY_MARK in row) is flagged
+
+
+def _target(results, layer, impl, ref, device="cpu"):
+    [hit] = [r for r in results if (r.target.layer, r.target.impl, r.target.ref, r.target.device)
+             == (layer, impl, ref, device)]  # fmt: skip
+    return hit
+
+
+def test_targets_are_met_not_met_or_not_measured(synth, write_json):
+    benches = [
+        synth.kernel("linear", "numpy", "fwd+bwd", LINEAR, 1.2e-3),  # exactly the bound: met (≤)
+        synth.kernel("linear", "torch", "fwd+bwd", LINEAR, 1.0e-3),
+        synth.kernel("batchnorm", "numpy", "fwd+bwd", BN, 2.0e-3),  # 2× > 1.5×: not met
+        synth.kernel("batchnorm", "function", "fwd+bwd", BN, 1.0e-3),  # 1× ≤ 1.3×
+        synth.kernel("batchnorm", "autograd", "fwd+bwd", BN, 1.0e-3),  # equal: not faster
+        synth.kernel("batchnorm", "torch", "fwd+bwd", BN, 1.0e-3),
+        synth.kernel("batchnorm", "torch", "fwd+bwd", BN, 1.0e-3, dtype="float64"),  # wrong dtype: ignored
+        synth.checking("batchnorm", "engine", {"B": 256, "D": 512}, 0.05, 51),
+        synth.checking("batchnorm", "torch-fast", {"B": 256, "D": 512}, 0.1, 8),
+    ]
+    records = load_results(write_json(synth.document(benches))).records
+    results = evaluate_targets(records)
+    assert len(results) == len(TARGETS)
+    assert _target(results, "linear", "numpy", "torch").status == "met"
+    bn = _target(results, "batchnorm", "numpy", "torch")
+    assert bn.status == "not met" and bn.ratio == pytest.approx(2.0)
+    assert _target(results, "batchnorm", "function", "torch").status == "met"
+    assert _target(results, "batchnorm", "function", "autograd").status == "not met"  # strict: must be faster
+    cuda = _target(results, "batchnorm", "function", "torch", device="cuda")
+    assert cuda.status == "not measured" and "function and torch" in cuda.reason
+    assert _target(results, "conv2d", "numpy", "torch").status == "not measured"
+    check = _target(results, "batchnorm", "engine", "torch-fast")
+    assert check.status == "met" and check.ratio == pytest.approx(0.5)
+    md = render_markdown(load_results(write_json(synth.document(benches))))
+    assert "❌ not met" in _line(md, "NumPy BatchNorm")
+    assert "✅ met" in _line(md, "NumPy Linear")
+
+
+def test_cost_of_checking_table_shows_time_evaluations_and_ratio(synth, write_json):
+    size = {"B": 16, "D": 32}
+    benches = [
+        synth.checking("batchnorm", "engine", size, 0.004, 51),
+        synth.checking("batchnorm", "torch-fast", size, 0.002, 8),
+        synth.checking("batchnorm", "torch-slow", size, 0.5, 1154),
+    ]
+    md = render_markdown(load_results(write_json(synth.document(benches))))
+    assert "## Cost of checking" in md
+    engine = _line(md, "| batchnorm | B=16, D=32 |", "gradcheck.check", "4 directions")
+    assert engine.endswith("| 4 ms ±5% | 53 | 51 | ✓ | 2.00× |")
+    fast = _line(md, "| batchnorm | B=16, D=32 |", "fast_mode=True")
+    assert fast.endswith("| 2 ms ±5% | 10 | — | ✓ | 1.00× |")
+    slow = _line(md, "| batchnorm | B=16, D=32 |", "fast_mode=False")
+    assert slow.endswith("| 500 ms ±5% | 1156 | — | ✓ | 250.00× |")
+
+
+def test_machine_section_renders_what_the_benchmark_session_recorded(synth, write_json):
+    md = render_markdown(load_results(write_json(synth.document([]))), title="My title")
+    assert md.startswith("# My title\n")
+    assert "Test CPU 9000" in _line(md, "| CPU |")
+    assert "2 physical / 4 logical" in md
+    assert "scipy-openblas 0.3.31" in _line(md, "| NumPy BLAS |")
+    assert "openblas 0.3.31 (blas, 2 threads, pthreads)" in md
+    assert "| GPU | none |" in md
+    assert "torch 2.13.0+cpu" in md and "gradcheck 0.1.0" in md and "Python 3.11.7" in md
+    assert "No kernel or checking benchmarks" in md
+
+
+def test_machine_info_without_our_record_falls_back_to_pytest_benchmark_fields():
+    rows = dict(machine.describe({"cpu": {"brand_raw": "Plain CPU", "count": 8}, "python_version": "3.12.1"}))
+    assert rows["CPU"] == "Plain CPU"
+    assert rows["cores / threads"] == "not recorded physical / 8 logical"
+    assert rows["GPU"] == "not recorded"
+    assert "Python 3.12.1" in rows["versions"]
+
+
+def test_machine_collect_describes_this_process():
+    info = machine.collect(quick=False)
+    assert info["logical_cpus"] and info["torch_threads"] >= 1 and info["quick"] is False
+    rows = dict(machine.describe({"gradcheck": info}))
+    assert rows["size selection"] == "full"
+
+
+def test_compare_table_gives_the_change_in_percent(synth, write_json):
+    size = {"B": 4, "D": 8}
+    before = synth.document(
+        [
+            synth.kernel("relu", "numpy", "fwd", size, 2e-3),
+            synth.kernel("relu", "torch", "fwd", size, 1e-3),
+            synth.kernel("relu", "numpy", "bwd", size, 1e-3),
+        ]
+    )
+    after = synth.document(
+        [
+            synth.kernel("relu", "numpy", "fwd", size, 1e-3),
+            synth.kernel("relu", "torch", "fwd", size, 1.1e-3),
+            synth.kernel("softmax", "numpy", "fwd", size, 1e-3),
+        ]
+    )
+    md = render_markdown(
+        load_results(write_json(after, "after.json")), before=load_results(write_json(before, "before.json"))
+    )
+    assert "## Compared with `before.json`" in md
+    assert "-50.0%" in _line(md, "relu · B=4, D=8 · float32 · cpu · fwd · numpy")
+    assert "+10.0%" in _line(md, "relu · B=4, D=8 · float32 · cpu · fwd · torch")
+    assert "Only in the baseline (1): relu · B=4, D=8 · float32 · cpu · bwd · numpy" in md
+    assert "Only in this run (1): softmax" in md
+
+
+def test_benchmarks_without_our_extra_info_are_listed_as_other(synth, write_json):
+    plain = synth.kernel("relu", "torch", "fwd", {"B": 1}, 1e-3)
+    plain["extra_info"] = {}
+    plain["name"] = "test_something"
+    md = render_markdown(load_results(write_json(synth.document([plain]))))
+    assert "## Other benchmarks" in md
+    assert "1 ms" in _line(md, "| test_something |")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not pytest-benchmark JSON"),
+        ('{"benchmarks": []}', "not pytest-benchmark JSON"),
+        ('{"machine_info": {}, "benchmarks": [{"name": "x"}]}', "benchmark 0 is malformed"),
+    ],
+)
+def test_bad_input_raises_one_line_invalid_argument(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidArgument, match=message) as info:
+        load_results(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(InvalidArgument, match="no such file"):
+        load_results(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(2.5, "2.5 s"), (0.0123, "12.3 ms"), (4.56e-6, "4.56 µs"), (7e-9, "7 ns"), (math.inf, "—")],
+)
+def test_times_are_printed_with_three_significant_digits(seconds, text):
+    assert fmt_time(seconds) == text
