@@ -31,11 +31,12 @@ def validate_options(mode: str, n_directions: int, max_elementwise: int, seed: i
 
 
 def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtype) -> np.dtype:
-    # A dtype-generic layer is differenced in float64; a layer that keeps float32 is differenced in float32.
-    if layer_dtype == np.float64:
-        return np.dtype(np.float64)
+    # A dtype-generic layer is differenced in float64; a layer that computes in float32 whatever it is given
+    # (it casts its input or keeps float32 weights) is differenced in the dtype of its output, float64 input or not.
     out = view.forward({k: v.astype(np.float64) for k, v in point.items()})
-    return np.dtype(np.float64) if out.dtype == np.float64 else np.dtype(layer_dtype)
+    if out.dtype.kind != "f" or out.dtype == np.float64:
+        return np.dtype(np.float64)
+    return max(np.dtype(out.dtype), np.dtype(layer_dtype), key=lambda d: np.finfo(d).eps)
 
 
 class _VjpCache:
@@ -76,7 +77,8 @@ def _check_one(
 ) -> GradientResult:
     x = point[name]
     # The analytic side is only as precise as the least precise array the layer computes with.
-    layer_dtype = max((np.dtype(v.dtype) for v in point.values()), key=lambda d: np.finfo(d).eps)
+    dtypes = [np.dtype(v.dtype) for v in point.values()] + [np.dtype(eval_dtype)]
+    layer_dtype = max(dtypes, key=lambda d: np.finfo(d).eps)
     eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
 
     def f(v: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,13 +69,27 @@ def _import_file(path: Path) -> Any:
     return module
 
 
+def _import_module(name: str) -> Any:
+    # ``package.module`` resolves from the current directory too, as with ``python -m`` (the console script
+    # does not put it on the path).
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    finally:
+        if added:
+            sys.path.remove(cwd)
+
+
 def load_target(spec: str) -> LoadedTarget:
     """Import the class named by ``spec``; raise :class:`InvalidTarget` with a one-line reason on failure."""
     where, name = _split(spec)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            module = _import_file(Path(where)) if where.endswith(".py") else importlib.import_module(where)
+            module = _import_file(Path(where)) if where.endswith(".py") else _import_module(where)
     except InvalidTarget:
         raise
     except SystemExit as exc:

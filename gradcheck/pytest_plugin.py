@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
 import pytest
 
 __all__ = ["GradcheckOptions", "options"]
@@ -49,11 +50,16 @@ def _default_profile() -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradcheck", "gradient checks (gradcheck)")
-    group.addoption("--gradcheck-profile", choices=PROFILE_NAMES, default=None,
-                    help="cases per property and Hypothesis profile (default: ci when CI is set, else dev)")
+    group.addoption(
+        "--gradcheck-profile",
+        choices=PROFILE_NAMES,
+        default=None,
+        help="cases per property and Hypothesis profile (default: ci when CI is set, else dev)",
+    )
     group.addoption("--gradcheck-seed", type=int, default=0, help="seed of the gradcheck checklist (default 0)")
-    group.addoption("--gradcheck-max-examples", type=int, default=None,
-                    help="cases per checklist property (overrides the profile)")
+    group.addoption(
+        "--gradcheck-max-examples", type=int, default=None, help="cases per checklist property (overrides the profile)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,20 +85,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _load_hypothesis_profile(config: pytest.Config, profile: str) -> None:
+    import importlib
+
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
     from gradcheck.checklist.profiles import PROFILES
 
-    derived = {"ci": {"derandomize": True, "print_blob": True, "database": None}}
+    # Hypothesis registers a "ci" profile of its own (and loads it when CI is set): ours extends it. A profile
+    # registered or loaded by the project (its conftest runs before this hook) is left alone.
+    builtin_ci = getattr(importlib.import_module("hypothesis._settings"), "CI", None)
+    ours = []
     for name in PROFILE_NAMES:
         try:
-            settings.get_profile(name)  # a profile the project registered itself wins
+            existing = settings.get_profile(name)
         except InvalidArgument:
-            settings.register_profile(name, max_examples=PROFILES[name], deadline=None, **derived.get(name, {}))
+            existing = None
+        if existing is None or existing is builtin_ci:
+            settings.register_profile(name, existing, max_examples=PROFILES[name], deadline=None)
+            ours.append(name)
     current = settings.get_current_profile_name()
-    if config.getoption("hypothesis_profile", None) or current != "default":
-        return  # --hypothesis-profile or the project's own load_profile decides
+    if config.getoption("hypothesis_profile", None) or current not in ("default", *ours):
+        return
     config.stash[_PREVIOUS_PROFILE] = current
     settings.load_profile(profile)
 

@@ -40,7 +40,8 @@ def checklist(
 ) -> Callable[..., None]:
     """A pytest test function, parametrized with one test per property of ``kind``'s checklist, for ``target``.
 
-    Assign the result to a module-level name starting with ``test``; its tests are named
+    Assign the result to a module-level name starting with ``test`` (not a class attribute: pytest would bind it
+    as a method); its tests are named
     ``<name>[<property>]`` (``<name>[<property>-<device>]`` when ``devices`` is not ``("cpu",)``) and carry the
     ``gradcheck`` marker. Each runs :func:`gradcheck.check_kind` for its one property with the run's profile,
     seed and case count (see :mod:`gradcheck.pytest_plugin`); a property that does not apply is a pytest skip
@@ -57,7 +58,8 @@ def checklist(
             class defined in a test file, which is what ``gradcheck check`` loads).
 
     Returns:
-        The test function.
+        The test function; its attributes ``gradcheck_kind`` and ``gradcheck_target`` hold the kind and the
+        implementation it checks.
 
     Raises:
         InvalidArgument: an unknown kind or property, a device other than cpu/cuda, or cuda for a NumPy kind.
@@ -72,23 +74,30 @@ def checklist(
             test_linear = gradcheck.testing.checklist("linear", LinearModule)     # passes: 16 tests
             test_broken = gradcheck.testing.checklist("linear", BrokenLinear)     # fails: input_gradient, …
     """
+    __tracebackhide__ = True  # a misuse is reported at the user's line
     from gradcheck.kinds import Kind, get_kind
     from gradcheck.properties.registry import load
 
-    k = kind if isinstance(kind, Kind) else get_kind(_kind_name(kind))
+    try:
+        k = kind if isinstance(kind, Kind) else get_kind(_kind_name(kind))
+    except InvalidArgument as exc:
+        raise InvalidArgument(str(exc)) from None
     registry = load()
     names = list(properties) if properties is not None else list(registry)
     unknown = [n for n in names if n not in registry]
     if unknown or not names:
-        raise InvalidArgument(f"properties={list(names)!r}: unknown {unknown or 'none given'}; "
-                              f"pass names from: {', '.join(registry)}")
+        raise InvalidArgument(
+            f"properties={list(names)!r}: unknown {unknown or 'none given'}; pass names from: {', '.join(registry)}"
+        )
     devices = tuple(devices)
     bad = [d for d in devices if d not in DEVICES] or ([] if devices else ["none given"])
     if bad:
         raise InvalidArgument(f"devices={devices!r}: expected a non-empty subset of {DEVICES}")
     if "cuda" in devices and k.protocol.startswith("numpy"):
-        raise InvalidArgument(f"devices={devices!r}: kind {k.name!r} is a NumPy kind, which runs on the CPU "
-                              "only; leave devices at ('cpu',)")
+        raise InvalidArgument(
+            f"devices={devices!r}: kind {k.name!r} is a NumPy kind, which runs on the CPU "
+            "only; leave devices at ('cpu',)"
+        )
     if isinstance(target, str):
         from gradcheck.loading import load_target
 
@@ -104,11 +113,13 @@ def checklist(
     # Report the tests where the user wrote them (skip lines, --junitxml file/line), not in this module.
     caller = sys._getframe(1).f_code.co_filename, sys._getframe(1).f_lineno
     test.__code__ = test.__code__.replace(co_filename=caller[0], co_firstlineno=caller[1])
+    test.gradcheck_kind, test.gradcheck_target = k, target  # type: ignore[attr-defined]
     test.__doc__ = f"The gradcheck checklist of kind {k.name!r} on {_qualname(target)}, one test per property."
     return test
 
 
 def _kind_name(kind: Any) -> str:
+    __tracebackhide__ = True
     if not isinstance(kind, str):
         raise InvalidArgument(f"kind={kind!r}: expected a kind name such as 'linear' or a gradcheck.kinds.Kind")
     return kind
@@ -142,8 +153,7 @@ def _default_label(target: Any, root: str) -> str | None:
     return f"{module_name}:{qual}"
 
 
-def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str,
-         request: pytest.FixtureRequest) -> None:
+def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str, request: pytest.FixtureRequest) -> None:
     __tracebackhide__ = True
     from gradcheck.checklist.runner import check_kind
     from gradcheck.kinds import KINDS
@@ -153,8 +163,16 @@ def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str,
     opts = options(config)
     root = str(config.invocation_params.dir)
     name = label or _default_label(target, root) or _qualname(target)
-    report = check_kind(kind, target, seed=opts.seed, profile=opts.profile, max_examples=opts.max_examples,
-                        properties=[prop], device=device, label=name)
+    report = check_kind(
+        kind,
+        target,
+        seed=opts.seed,
+        profile=opts.profile,
+        max_examples=opts.max_examples,
+        properties=[prop],
+        device=device,
+        label=name,
+    )
     (p,) = report.properties
     if p.status == "skip":
         _skip(f"{p.name}: {p.message}")
@@ -168,8 +186,11 @@ def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str,
         cli += f" --max-examples {opts.max_examples}"
     runnable = KINDS.get(kind.name) is kind and (label is not None or _default_label(target, root) is not None)
     p = replace(p, reproduce=f"{cli}\n       or: {rerun}" if runnable and cli else rerun)
-    _raise(p, f"{kind.name} · {name}: property {p.name} {'FAILED' if p.status == 'fail' else 'ERROR'} "
-              f"(seed {opts.seed}, profile {opts.profile}, device {device}, {p.n_examples} cases tried)")
+    _raise(
+        p,
+        f"{kind.name} · {name}: property {p.name} {'FAILED' if p.status == 'fail' else 'ERROR'} "
+        f"(seed {opts.seed}, profile {opts.profile}, device {device}, {p.n_examples} cases tried)",
+    )
 
 
 def _skip(reason: str) -> None:
@@ -180,9 +201,9 @@ def _skip(reason: str) -> None:
 
 def _raise(p: PropertyResult, head: str) -> None:
     __tracebackhide__ = True
-    from gradcheck.report.checklist import _failure
+    from gradcheck.report.checklist import render_failure
 
-    message = f"{head}\n{_failure(p)}"
+    message = f"{head}\n{render_failure(p)}"
     if p.status == "fail":
         raise GradientMismatch(message)
     raise LayerError(message)

@@ -19,20 +19,51 @@ def _name_factor(k: float, batch: int | None) -> str:
             return f"B (B = {batch}): a sum where a mean was due, or a missing 1/B"
     if abs(k + 1) < _RATIO_RTOL:
         return "-1: the sign is flipped"
+    # Name a simple fraction (2, 1/2, 3/2…) only when it fits far better than chance: any ratio lies within
+    # 1e-3 of some p/q with q ≤ 12, so demand a tight fit and a small numerator too.
     frac = Fraction(k).limit_denominator(12)
-    if abs(float(frac) - k) < _RATIO_RTOL * abs(k):
+    if abs(frac.numerator) <= 12 and abs(float(frac) - k) < 1e-5 * abs(k):
         return f"{frac}"
-    return f"{k:.6g}"
+    return f"≈ {k:.4g}"
+
+
+def _ratios(a: np.ndarray, n: np.ndarray, tol: np.ndarray) -> np.ndarray | None:
+    sig = np.abs(n) > 10 * tol
+    if sig.sum() < 2:  # one entry gives a ratio, not a pattern
+        return None
+    return a[sig] / n[sig]
+
+
+def _is_constant(r: np.ndarray) -> float | None:
+    k = float(np.median(r))
+    return k if k != 0 and np.all(np.abs(r - k) <= _RATIO_RTOL * abs(k)) else None
 
 
 def _constant_factor(a: np.ndarray, n: np.ndarray, tol: np.ndarray, batch: int | None) -> str:
-    sig = np.abs(n) > 10 * tol
-    if sig.sum() < 1:
-        return ""
-    r = a[sig] / n[sig]
-    k = float(np.median(r))
-    if k != 0 and np.all(np.abs(r - k) <= _RATIO_RTOL * abs(k)) and abs(k - 1) > _RATIO_RTOL:
+    r = _ratios(a, n, tol)
+    k = None if r is None else _is_constant(r)
+    if k is not None and abs(k - 1) > _RATIO_RTOL:
         return f"the analytic gradient is the numeric one times {_name_factor(k, batch)}"
+    return ""
+
+
+def _per_slice_factor(a: np.ndarray, n: np.ndarray, tol: np.ndarray) -> str:
+    """A factor constant within each slice along the first or last axis but different between slices."""
+    if a.ndim < 2:
+        return ""
+    for axis, what in ((0, "output row (first index)"), (a.ndim - 1, "column (last index)")):
+        factors = []
+        for i in range(a.shape[axis]):
+            r = _ratios(*(np.take(v, i, axis=axis) for v in (a, n, tol)))
+            factors.append(None if r is None else _is_constant(r))
+        known = [f for f in factors if f is not None]
+        if len(known) >= 2 and len(known) == len(factors) and np.ptp(known) > _RATIO_RTOL * max(map(abs, known)):
+            shown = ", ".join(f"{f:.4g}" for f in known[:6])
+            return (
+                f"the analytic gradient is the numeric one times a factor that is constant along each {what} "
+                f"but differs between them ({shown}): a wrong power of a per-{what.split()[0]} quantity "
+                "(e.g. an exponent slip in (σ² + ε)^p) or a wrong per-feature scale"
+            )
     return ""
 
 
@@ -62,8 +93,9 @@ def diagnose(
 ) -> str:
     """A one-line diagnosis of an elementwise mismatch, or ``""`` when nothing specific fits.
 
-    Recognised: a constant factor (named when it is -1, B, 1/B or a small fraction), a transpose, a zero analytic
-    gradient, mismatches on exactly one branch of the input (negative, positive or zero entries), a single element.
+    Recognised: a constant factor (named when it is -1, B, 1/B or a small fraction), a transpose, a factor
+    constant per output row or per column (an exponent slip on a per-feature quantity), a zero analytic gradient,
+    mismatches on exactly one branch of the input (negative, positive or zero entries), a single element.
     """
     a, n, tol = (np.asarray(v, dtype=np.float64) for v in (analytic, numeric, tolerance))
     bad = ~np.asarray(ok, dtype=bool)
@@ -71,7 +103,8 @@ def diagnose(
         return ""
     if not np.all(np.isfinite(a)):
         return "the analytic gradient has non-finite entries (overflow, division by zero or log of zero)"
-    for found in (_constant_factor(a, n, tol, batch), _transposed(a, n, tol), _branch(bad, x)):
+    checks = (_constant_factor(a, n, tol, batch), _transposed(a, n, tol), _per_slice_factor(a, n, tol), _branch(bad, x))
+    for found in checks:
         if found:
             return found
     if np.all(a[bad] == 0):

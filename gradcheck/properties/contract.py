@@ -46,7 +46,44 @@ def interface(trial: Trial) -> Outcome:
             problems.append(f"gradient of {k!r} has dtype {g.dtype}, expected {values[k].dtype} (the parameter's)")
     if grads.get("x") is not None and grads["x"].dtype != np.dtype(trial.case.dtype):
         problems.append(f"input gradient has dtype {grads['x'].dtype}, expected {trial.case.dtype}")
+    if trial.kind.protocol == "function" and not problems:
+        problems += _one_input_at_a_time(trial, values, cot, grads)
     return Outcome.from_problems(problems)
+
+
+def _one_input_at_a_time(trial: Trial, values: dict, cot: np.ndarray, grads: dict) -> list[str]:
+    """A Function called with only one input requiring a gradient (a frozen input, a frozen layer) must still give
+    that input its gradient: ``ctx.needs_input_grad`` decides what may be skipped, never what is returned for it."""
+    import torch
+
+    fn = trial.subject.target
+    assert trial.kind.call is not None
+    args = trial.kind.call(trial.case.ctor, values)
+    names = [next((k for k, v in values.items() if v is a), None) for a in args]
+    problems = []
+    for k in (n for n in names if n is not None and grads.get(n) is not None):
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)).requires_grad_(n == k) if n is not None else a
+                   for a, n in zip(args, names, strict=True)]
+        wrt = tensors[names.index(k)]
+        try:
+            out = fn.apply(*tensors)
+            out = out[0] if isinstance(out, tuple | list) else out
+            (g,) = torch.autograd.grad(out, [wrt], torch.from_numpy(cot).to(out.dtype), allow_unused=True)
+        except Exception as exc:  # the layer's own failure, reported as such
+            problems.append(f"with only {k!r} requiring a gradient, backward raised {type(exc).__name__}: {exc}")
+            continue
+        full = grads[k].astype(np.float64)
+        if g is None:
+            problems.append(f"with only {k!r} requiring a gradient, backward returned None for it "
+                            "(ctx.needs_input_grad read for the wrong input?)")
+            continue
+        err = float(np.max(np.abs(g.detach().numpy().astype(np.float64) - full), initial=0.0))
+        tol = 64 * _eps(trial.case.dtype) * float(np.max(np.abs(full), initial=0.0))
+        if g.shape != wrt.shape or err > tol:
+            problems.append(f"with only {k!r} requiring a gradient, its gradient differs from the one computed "
+                            f"when every input requires one (off by {err:.3g}, allowed {tol:.3g}): backward "
+                            "depends on ctx.needs_input_grad of the other inputs")
+    return problems
 
 
 @prop(

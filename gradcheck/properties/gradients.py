@@ -9,11 +9,10 @@ import numpy as np
 
 from gradcheck.api import check_view
 from gradcheck.checklist.trial import Trial
-from gradcheck.properties.compare import compare, perturbation_spread
+from gradcheck.properties.compare import compare, perturbation_spread, split_noise
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
 from gradcheck.results import GradientResult
-
 
 COT = "\0cotangent"
 
@@ -112,12 +111,36 @@ def autograd_agreement(trial: Trial) -> Outcome:
         return Outcome("skip", f"{view.name} returns no gradients to compare")
     ref = trial.reference_vjp(values, cot.astype(np.float64))
     # The cotangent is perturbed too: cancellation inside the backward shows up as sensitivity to it.
-    spreads = {k: perturbation_spread(lambda v, k=k: trial.reference_vjp(_drop(v), v[COT])[k],
-                                      {**values, COT: cot}, _eps(trial.case.dtype), trial.case.seed) for k in names}
+    spreads = perturbation_spread(lambda v: trial.reference_vjp(_drop(v), v[COT]), {**values, COT: cot},
+                                  _eps(trial.case.dtype), trial.case.seed)
     # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
     own = trial.reference_noise(values, cot)
     results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
+    if any(r.status == "fail" for r in results):
+        # Another correct order of the same sums rounds differently: allow the oracle's own rounding of them.
+        noise = _oracle_split_noise(trial, values, cot, _eps(trial.case.dtype))
+        results = [r if r.status != "fail" else
+                   _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k])
+                   for k, r in zip(names, results, strict=True)]
     return _outcome(results)
+
+
+def _oracle_split_noise(trial: Trial, values: dict, cot: np.ndarray, eps: float) -> dict:
+    """The float64 rounding of the VJP (see :func:`split_noise`), scaled to the precision ``eps``.
+
+    The oracle's always. For a lower precision also the layer's own float64 run: its algorithm rounds the same
+    terms at ``eps`` (batch norm's long backward at B = 2, where the oracle's compact one cancels exactly), and
+    its float64 run is held to the oracle's float64 rounding by this property, its linearity in the cotangent by
+    ``upstream_linearity``, so nothing wrong can hide in that allowance.
+    """
+    scale = eps / _eps("float64")
+    v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    noise = split_noise(lambda c: trial.reference_vjp(v64, c), cot, trial.case.seed)
+    if eps > _eps("float64"):
+        view, _ = trial.build("float64")
+        own = split_noise(lambda c: view.vjp(v64, c), cot, trial.case.seed)
+        noise = {k: np.maximum(v, own[k]) if own.get(k) is not None else v for k, v in noise.items()}
+    return {k: v * scale for k, v in noise.items()}
 
 
 @prop(
@@ -179,14 +202,21 @@ def dtype_parity(trial: Trial) -> Outcome:
     # PyTorch's own float32-vs-float64 gap is float32 accuracy for this problem (ill-conditioned algorithms).
     ref32 = Trial(trial.subject, replace(trial.case, dtype="float32"))
     own = ref32.reference_noise(values64, cot)
-    for k in v64.names:
-        if g32.get(k) is None or g64.get(k) is None:
-            continue
-        spread = perturbation_spread(lambda v, k=k: v64.vjp(_drop(v), v[COT])[k], {**values64, COT: cot},
-                                     eps32, trial.case.seed)
-        results.append(compare(g32[k], g64[k], eps=eps32, spread=spread + own.get(k, 0.0),
-                               location=(v32.name, "float32 vs float64", k), dtype="float32"))
-    return _outcome(results)
+    names = [k for k in v64.names if g32.get(k) is not None and g64.get(k) is not None]
+
+    def vjp64(v: dict) -> Any:
+        return v64.vjp(_drop(v), v[COT])
+
+    spreads = perturbation_spread(vjp64, {**values64, COT: cot}, eps32, trial.case.seed) if names else {}
+    grads = [compare(g32[k], g64[k], eps=eps32, spread=spreads[k] + own.get(k, 0.0),
+                     location=(v32.name, "float32 vs float64", k), dtype="float32") for k in names]
+    if any(not r.passed for r in grads):
+        # Sums that cancel to far below their terms round at ε32 of the terms, as the oracle's own rounding shows.
+        noise = _oracle_split_noise(Trial(trial.subject, replace(trial.case, dtype="float64")), values64,
+                                    cot.astype(np.float64), eps32)
+        grads = [compare(g32[k], g64[k], eps=eps32, spread=spreads[k] + own.get(k, 0.0) + noise.get(k, 0.0),
+                         location=(v32.name, "float32 vs float64", k), dtype="float32") for k in names]
+    return _outcome(results + grads)
 
 
 def ref32_forward_error(trial: Trial, values: dict) -> Any:
@@ -205,9 +235,12 @@ def ref32_forward_error(trial: Trial, values: dict) -> Any:
     cost=3,
 )
 def double_backward(trial: Trial) -> Outcome:
-    from gradcheck.properties.higher_order import check_double_backward
+    from gradcheck.properties.higher_order import DetachedBackward, check_double_backward
 
-    return _outcome(check_double_backward(trial))
+    try:
+        return _outcome(check_double_backward(trial))
+    except DetachedBackward as exc:
+        return Outcome("fail", str(exc))
 
 
 @prop(

@@ -15,6 +15,10 @@ from gradcheck.view import OpView
 from gradcheck.view.base import Values, call_layer
 
 
+class DetachedBackward(Exception):
+    """The backward of a Function that should support double backward builds no graph."""
+
+
 def _backward_view(fn: Any, args: tuple[Any, ...], names: list[str], cot_shape: tuple[int, ...]) -> OpView:
     """The map ``(inputs, c) ↦ concat(vjp(c))`` built with ``create_graph=True``; its VJP is the double backward."""
     import torch
@@ -28,7 +32,8 @@ def _backward_view(fn: Any, args: tuple[Any, ...], names: list[str], cot_shape: 
         full = [t[names[i]] if i in diff else args[i] for i in range(len(args))]
         out = call_layer(fn.__name__, "apply", fn.apply, *full)
         gs = torch.autograd.grad(out, list(t.values()), c, create_graph=True, allow_unused=True)
-        flat = torch.cat([(torch.zeros_like(t[k]) if g is None else g).reshape(-1) for k, g in zip(keys, gs)])
+        parts = [(torch.zeros_like(t[k]) if g is None else g).reshape(-1) for k, g in zip(keys, gs, strict=True)]
+        flat = torch.cat(parts)
         return flat, [*t.values(), c]
 
     def forward(values: Values) -> np.ndarray:
@@ -90,6 +95,13 @@ def check_double_backward(trial: Trial) -> list[GradientResult]:
     bview = _backward_view(fn, args, names, out_shape)
     point = dict(bview.point)
     point["cotangent"] = np.random.default_rng(trial.case.seed).standard_normal(out_shape)
+    flat = bview.vjp(point, np.zeros(bview.forward(point).shape))
+    if all(g is None for g in flat.values()):
+        # The cotangent enters every VJP linearly, so a backward with a graph always depends on it.
+        raise DetachedBackward(
+            f"{fn.__name__}.backward is not differentiable: with create_graph=True its gradients carry no graph "
+            "(built from detached tensors, .data, NumPy or under no_grad), so double backward gives nothing"
+        )
     results = check_view(bview, point, seed=trial.case.seed % 2**31)
     if getattr(fn, "jvp", None) is not torch.autograd.Function.jvp:
         results += _jvp_check(trial, fn, args, names)

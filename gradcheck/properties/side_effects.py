@@ -47,9 +47,10 @@ def state(trial: Trial) -> Outcome:
     if view.probe_interleaved is None:
         return Outcome("skip", f"no state probe for protocol {view.protocol}")
     first = {**values, "x": _other_x(trial, values["x"])}
-    out = view.forward(values)
-    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
+    # The probed instance must see forward(x1) first: a cache kept from its first call only is the bug sought.
     fresh_view, _ = trial.build()
+    out = fresh_view.forward(values)
+    cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
     fresh = fresh_view.vjp(values, cot)
     once, twice = view.probe_interleaved(first, values, cot)
     eps = float(np.finfo(trial.case.dtype).eps)

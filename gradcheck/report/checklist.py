@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from gradcheck.checklist.runner import KindReport, PropertyResult
 
-__all__ = ["render", "render_json", "render_markdown", "render_text"]
+__all__ = ["render", "render_failure", "render_json", "render_markdown", "render_text"]
 
 MARKS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
 
@@ -18,7 +18,8 @@ def _line(p: PropertyResult) -> str:
     return f"  {MARKS[p.status]} {p.name}{timing}{note}"
 
 
-def _failure(p: PropertyResult) -> str:
+def render_failure(p: PropertyResult) -> str:
+    """One failing property in full: message, minimal example, reproduction command, captured output."""
     lines = [f"--- {p.name}: {p.status.upper()} ({p.title})", p.message]
     if p.example:
         lines.append(f"minimal example: {p.example}")
@@ -37,7 +38,7 @@ def render_text(reports: Sequence[KindReport]) -> str:
         verdict = "passed" if r.passed else "FAILED"
         head = f"{r.kind} · {r.target}: {verdict} ({r.seconds:.1f}s, seed {r.seed}, profile {r.profile})"
         notes = [f"  note: {n}" for n in r.notes]
-        failures = [_failure(p) for p in r.properties if p.status in ("fail", "error")]
+        failures = [render_failure(p) for p in r.properties if p.status in ("fail", "error")]
         blocks.append("\n".join([head, *notes, *(_line(p) for p in r.properties), *failures]))
     if len(reports) > 1:
         bad = [f"{r.kind} · {r.target}" for r in reports if not r.passed]
@@ -68,7 +69,7 @@ def render_markdown(reports: Sequence[KindReport]) -> str:
             out.append(f"| {p.name} | {MARKS[p.status]} {p.status} | {_cell(note)} |")
         for p in r.properties:
             if p.status in ("fail", "error"):
-                out.append(f"\n### {p.name}\n\n```\n{_failure(p)}\n```")
+                out.append(f"\n### {p.name}\n\n```\n{render_failure(p)}\n```")
         out.append("")
     return "\n".join(out)
 

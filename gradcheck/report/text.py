@@ -19,6 +19,11 @@ def _where(r: GradientResult) -> str:
     return f" at index {r.worst_index}"
 
 
+def _step_seed(r: GradientResult) -> str:
+    parts = [f", step {r.step:.3g}·scale" if r.step else "", f", seed {r.seed}" if r.seed is not None else ""]
+    return "".join(parts)
+
+
 def format_result(r: GradientResult) -> str:
     """The fixed multi-line message for one result (one line for passes)."""
     path = " → ".join(r.location)
@@ -35,7 +40,7 @@ def format_result(r: GradientResult) -> str:
         f"  greatest absolute difference: {_g(r.max_abs_err)}{_where(r)} (allowed {_g(r.tolerance)})",
         f"  greatest relative difference: {_g(r.max_rel_err)}",
         f"  analytic: {_g(r.analytic)}   numeric: {_g(r.numeric)}",
-        f"  shape {r.shape}, dtype {numerics}, device {r.device}, step {r.step:.3g}·scale, seed {r.seed}",
+        f"  shape {r.shape}, dtype {numerics}, device {r.device}" + _step_seed(r),
     ]
     if r.diagnosis:
         lines.append(f"  diagnosis: {r.diagnosis}")

@@ -63,8 +63,14 @@ def _write(owner: Any, key: str, value: np.ndarray) -> None:
     current = owner.params[key]
     if isinstance(current, np.ndarray) and current.shape == value.shape and current.dtype == value.dtype:
         current[...] = value  # in place, so aliases the layer keeps (self.W) see it too
-    else:
-        owner.params[key] = value.copy()
+        return
+    # Another dtype or shape: a new array, and every attribute that aliased the old one (self.W is
+    # params["weight"]) is pointed at it, so the layer keeps reading what the harness wrote.
+    new = value.copy()
+    owner.params[key] = new
+    for attr, held in list(vars(owner).items()):
+        if held is current:
+            setattr(owner, attr, new)
 
 
 def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = None) -> OpView:
