@@ -11,7 +11,7 @@ from gradcheck.engine.summary import summarise
 from gradcheck.engine.vjp_check import directional, elementwise
 from gradcheck.errors import GradientMismatch, InvalidArgument, LayerError
 from gradcheck.results import GradientResult, Report
-from gradcheck.view import OpView, adapt
+from gradcheck.view import OpView, adapt, describe
 
 __all__ = ["assert_gradients", "check", "check_view"]
 
@@ -62,7 +62,9 @@ def _grad_of(view: OpView, cache: _VjpCache, name: str) -> Callable[[np.ndarray]
         g = np.asarray(g)
         if g.shape != expected:
             hint = " (the transpose: a layout slip)" if g.shape == expected[::-1] else ""
-            raise LayerError(f"{view.name}: gradient of {name!r} has shape {g.shape}, expected {expected}{hint}")
+            raise LayerError(
+                f"{view.name}.backward: gradient of {name!r} has shape {g.shape}, expected {expected}{hint}"
+            )
         return g
 
     return vjp
@@ -82,8 +84,17 @@ def _check_one(
     eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
 
     def f(v: np.ndarray) -> np.ndarray:
-        out = view.forward({**eval_point, name: v.astype(eval_dtype)})
-        return np.asarray(out, dtype=np.float64)
+        values = {**eval_point, name: v.astype(eval_dtype)}
+        out = np.asarray(view.forward(values), dtype=np.float64)
+        if not np.all(np.isfinite(out)):
+            moved = not np.array_equal(v, x64)
+            where = f"at {name} moved by a finite-difference step" if moved else "at the given point"
+            hint = f"; if {name} must stay positive, pass positive=({name!r},)" if moved else ""
+            raise LayerError(
+                f"{view.name}.forward returned {int(np.sum(~np.isfinite(out)))} non-finite values (NaN/Inf) in an "
+                f"output of shape {out.shape} {where} (called with {describe(values)}){hint}"
+            )
+        return out
 
     rng = np.random.default_rng(opts["seed"])
     x64 = x.astype(np.float64)
@@ -141,7 +152,8 @@ def check_view(
     try:
         eval_dtype = _eval_dtype(view, point, np.dtype(first.dtype))
     except LayerError as exc:
-        return [GradientResult((view.name, n), "error", message=str(exc), seed=seed) for n in names]
+        msg = str(exc) if "called with" in str(exc) else f"{exc} (called with {describe(point)})"
+        return [GradientResult((view.name, n), "error", message=msg, seed=seed) for n in names]
     cache = _VjpCache(view, point)
     results = []
     for name in names:
@@ -151,7 +163,8 @@ def check_view(
             msg = f"{view.name} returned no gradient for {name!r} (backward returned None); nothing to compare"
             results.append(GradientResult((view.name, name), "skip", message=msg, seed=seed))
         except LayerError as exc:
-            results.append(GradientResult((view.name, name), "error", message=str(exc), seed=seed))
+            msg = str(exc) if "called with" in str(exc) else f"{exc} (checking {name!r} at {describe(point)})"
+            results.append(GradientResult((view.name, name), "error", message=msg, seed=seed))
     return results
 
 
@@ -236,14 +249,37 @@ def check(
 
 
 def assert_gradients(layer: Any, *inputs: Any, **options: Any) -> Report:
-    """Like :func:`check`, but raise :class:`GradientMismatch` (an ``AssertionError``) when any gradient fails.
+    r"""Like :func:`check`, but raise :class:`GradientMismatch` (an ``AssertionError``) when any gradient fails.
 
-    The message follows the harness's one template: a summary line, ``k / n elements mismatched``, the greatest
-    absolute and relative difference with the index and the tolerance, the location (layer → argument →
-    element), shape, dtype, device, step and seed.
+    The comparison is :func:`check`'s: ``|A − R| ≤ 2·(error estimate + κ·ε_eval·|f|/t) + κ·ε_layer·M`` per element
+    or direction, with the same defaults (``mode="auto"``, ``n_directions=8``, ``max_elementwise=64``,
+    ``seed=0``). The message follows the harness's one template: a summary line, ``k / n elements mismatched``,
+    the greatest absolute and relative difference with the index and the tolerance, the location (layer →
+    argument → element), shape, dtype, device, step and seed. Harness frames are hidden from pytest tracebacks.
+
+    Args:
+        layer: as for :func:`check`.
+        *inputs: as for :func:`check`.
+        **options: any keyword option of :func:`check` (``wrt``, ``mode``, ``n_directions``,
+            ``max_elementwise``, ``seed``, ``device``, ``positive``).
+
+    Returns:
+        The passing :class:`Report`.
 
     Raises:
         GradientMismatch: some gradient did not match (or the layer raised while being checked).
+        InvalidArgument: an option is invalid (the message names the fix).
+        InvalidTarget: ``layer`` follows no supported protocol.
+
+    Example:
+        >>> import numpy as np, layers
+        >>> assert_gradients(layers.LinearModule(3, 2), np.ones((4, 3))).passed
+        True
+
+        A wrong backward raises ``GradientMismatch: ... 1 of 1 gradient checks failed`` followed by the
+        template above, e.g. for the ``Square`` of :func:`check`::
+
+            assert_gradients(Square(), np.ones(3))    # GradientMismatch: ... times 1/2
     """
     __tracebackhide__ = True
     report = check(layer, *inputs, **options)

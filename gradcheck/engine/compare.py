@@ -48,5 +48,6 @@ def judge(analytic: np.ndarray, est: Estimate, analytic_err: np.ndarray) -> Verd
     nearest = np.clip(a, lo, hi)
     numeric = np.where(est.kink, nearest, est.value)
     tolerance = np.where(est.kink, side_tol, smooth_tol)
-    ok = np.abs(a - numeric) <= tolerance
+    # A non-finite analytic value never passes (an infinite one would otherwise bring an infinite tolerance).
+    ok = (np.abs(a - numeric) <= tolerance) & np.isfinite(a)
     return Verdict(ok=ok, at_kink=est.kink & ok, numeric=numeric, tolerance=tolerance)

@@ -53,7 +53,6 @@ class Estimate:
     n_evals: int
     kink_seen: bool = False  # a kink at the chosen step, or one that persisted over two steps
 
-
     @property
     def error(self) -> np.ndarray:
         """Error bound of :attr:`value`: truncation estimate plus rounding bound."""

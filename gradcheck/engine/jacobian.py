@@ -83,11 +83,20 @@ def check_jacobian(
     # Rounding of the point (see finite_diff): output j moves by up to ε·Σ_i |J_ji x_i|.
     point_mag = np.abs(jt * x.ravel()).sum(axis=1)
     for i in range(x.size):
-        d = np.zeros(x.size)
-        d[i] = scale.flat[i]
-        d = d.reshape(x.shape)
-        est = derivative(lambda t, d=d: np.asarray(f(x + t * d), dtype=np.float64).ravel(), y0.ravel(),
-                         t=base_step(np.float64), eps=eps, point_mag=point_mag)
+        e = np.zeros(x.size)
+        e[i] = scale.flat[i]
+        d = e.reshape(x.shape)
+
+        def g(t: float, d: np.ndarray = d) -> np.ndarray:
+            return np.asarray(f(x + t * d), dtype=np.float64).ravel()
+
+        est = derivative(
+            g,
+            y0.ravel(),
+            t=base_step(np.float64),
+            eps=eps,
+            point_mag=point_mag,
+        )
         a = jt[:, i] * scale.flat[i]
         v = judge(a, est, analytic_error(eps, np.abs(a), est))
         cols["numeric"][:, i] = v.numeric / scale.flat[i]
@@ -108,9 +117,8 @@ def check_jacobian(
         n_kinks=int(kink.sum()),
         max_abs_err=float(diff.max()),
         max_rel_err=float((diff / np.maximum(np.abs(cols["numeric"]), np.finfo(float).tiny)).max()),
-        worst_index=tuple(int(v) for v in np.unravel_index(wi, y0.shape)) + tuple(
-            int(v) for v in np.unravel_index(wj, x.shape)
-        ),
+        worst_index=tuple(int(v) for v in np.unravel_index(wi, y0.shape))
+        + tuple(int(v) for v in np.unravel_index(wj, x.shape)),
         analytic=float(jt[wi, wj]),
         numeric=float(cols["numeric"][wi, wj]),
         tolerance=float(cols["tol"][wi, wj]),

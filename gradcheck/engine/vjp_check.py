@@ -72,7 +72,13 @@ def _along(f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray) -> Callable[[floa
 
 
 def _fd(
-    f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, dtype: np.dtype, g: np.ndarray,
+    f: Fn,
+    x: np.ndarray,
+    d: np.ndarray,
+    c: np.ndarray,
+    z: np.ndarray,
+    dtype: np.dtype,
+    g: np.ndarray,
     stop_at_kink: bool = False,
 ) -> Estimate:
     # A backward-stable evaluation of f returns f at a point moved by up to ε·|x_i| per element (and x + s·d is
@@ -80,7 +86,12 @@ def _fd(
     # on near-constant x). g is the analytic gradient, the only per-element one at hand.
     point_mag = float(np.abs(g * x).sum())
     return derivative(
-        _along(f, x, d, c), z, t=base_step(dtype), eps=machine_eps(dtype), reduce=True, point_mag=point_mag,
+        _along(f, x, d, c),
+        z,
+        t=base_step(dtype),
+        eps=machine_eps(dtype),
+        reduce=True,
+        point_mag=point_mag,
         stop_at_kink=stop_at_kink,
     )
 
@@ -146,7 +157,7 @@ def _test_line(
 ) -> tuple[_Test, bool, int]:
     terms = g * d
     # A line through several elements that crosses a kink is split (below): no need to refine around it.
-    est = _fd(f, x, d, c, z, dtype, g, stop_at_kink=np.count_nonzero(d) > 1)
+    est = _fd(f, x, d, c, z, dtype, g, stop_at_kink=bool(np.count_nonzero(d) > 1))
     v = judge(terms.sum(), est, analytic_error(eps_a, np.abs(terms).sum(), est))
     test = _Test(float(terms.sum()), float(v.numeric), float(v.tolerance), bool(v.ok), bool(v.at_kink), est.step)
     return test, bool(np.any(est.kink)) or est.kink_seen, est.n_evals
@@ -173,14 +184,21 @@ def _test_direction(
 
 
 def _split(
-    f: Fn, x: np.ndarray, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, dtype: np.dtype,
-    eps_a: float, budget: list[int],
+    f: Fn,
+    x: np.ndarray,
+    g: np.ndarray,
+    d: np.ndarray,
+    c: np.ndarray,
+    z: np.ndarray,
+    dtype: np.dtype,
+    eps_a: float,
+    budget: list[int],
 ) -> tuple[bool, float, float, int]:
     numeric, tol, evals = 0.0, 0.0, 0
     for half in np.array_split(np.flatnonzero(d), 2):
-        part = np.zeros(d.size)
-        part[half] = d.ravel()[half]
-        part = part.reshape(d.shape)
+        flat = np.zeros(d.size)
+        flat[half] = d.ravel()[half]
+        part = flat.reshape(d.shape)
         budget[0] -= 1
         t, kink, n_ev = _test_line(f, x, g, part, c, z, dtype, eps_a)
         evals += n_ev

@@ -1,0 +1,1 @@
+"""Tests of the adapters: every protocol becomes one ``OpView``."""
