@@ -1,6 +1,6 @@
 """Cost of checking: this project's engine against ``torch.autograd.gradcheck`` on identical functions.
 
-``gradcheck.check(Fn, *inputs, mode="directional", n_directions=4, seed=0)`` is timed against
+``gradcheck.check(Fn, *inputs, mode="fast", n_directions=4, seed=0)`` is timed against
 ``torch.autograd.gradcheck(Fn.apply, inputs, fast_mode=True)`` and, where the full Jacobian is affordable,
 ``fast_mode=False``: the custom batch-norm Function at B ∈ {16, 64, 256} × D ∈ {32, 128, 512} and
 ``LinearFunction``, float64 on the CPU, every input requiring grad on both sides.
@@ -121,7 +121,7 @@ def _checker(checker: str, fn: Any, inputs: list[torch.Tensor]) -> Callable[[], 
         check = _engine_check()
 
         def run_engine() -> tuple[bool, int | None]:
-            report = check(fn, *inputs, mode="directional", n_directions=N_DIRECTIONS, seed=SEED)
+            report = check(fn, *inputs, mode="fast", n_directions=N_DIRECTIONS, seed=SEED)
             return bool(report.passed), int(report.n_evals)
 
         return run_engine

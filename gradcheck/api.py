@@ -8,14 +8,15 @@ from typing import Any
 import numpy as np
 
 from gradcheck.engine.summary import summarise
-from gradcheck.engine.vjp_check import directional, elementwise
+from gradcheck.engine.tolerances import element_scale, machine_eps
+from gradcheck.engine.vjp_check import Noise, directional, elementwise, fast
 from gradcheck.errors import GradientMismatch, InvalidArgument, LayerError
 from gradcheck.results import GradientResult, Report
 from gradcheck.view import OpView, adapt, describe
 
 __all__ = ["assert_gradients", "check", "check_view"]
 
-MODES = ("auto", "elementwise", "directional")
+MODES = ("auto", "elementwise", "directional", "fast")
 
 
 def validate_options(mode: str, n_directions: int, max_elementwise: int, seed: int) -> None:
@@ -30,26 +31,28 @@ def validate_options(mode: str, n_directions: int, max_elementwise: int, seed: i
         raise InvalidArgument(f"seed={seed!r} must be a non-negative int")
 
 
-def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtype) -> np.dtype:
+def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtype) -> tuple[np.dtype, np.ndarray]:
     # A dtype-generic layer is differenced in float64; a layer that computes in float32 whatever it is given
     # (it casts its input or keeps float32 weights) is differenced in the dtype of its output, float64 input or not.
-    out = view.forward({k: v.astype(np.float64) for k, v in point.items()})
+    # The output at the float64 point comes back too: in float64 it is f(x), which the fast screen reuses.
+    out = view.forward({k: v.astype(np.float64, copy=False) for k, v in point.items()})
     if out.dtype.kind != "f" or out.dtype == np.float64:
-        return np.dtype(np.float64)
-    return max(np.dtype(out.dtype), np.dtype(layer_dtype), key=lambda d: np.finfo(d).eps)
+        return np.dtype(np.float64), out
+    return max(np.dtype(out.dtype), np.dtype(layer_dtype), key=lambda d: np.finfo(d).eps), out
 
 
 class _VjpCache:
     """One layer backward per cotangent, shared by all the arguments checked with the same cotangents."""
 
     def __init__(self, view: OpView, point: dict[str, np.ndarray]):
-        self.view, self.point, self._memo = view, point, {}  # type: ignore[var-annotated]
+        self.view, self.point = view, point
+        self._last: tuple[np.ndarray, dict[str, np.ndarray | None]] | None = None
 
     def __call__(self, cot: np.ndarray) -> dict[str, np.ndarray | None]:
-        key = (cot.shape, cot.tobytes())
-        if key not in self._memo:
-            self._memo = {key: self.view.vjp(self.point, cot)}
-        return self._memo[key]
+        # The arguments are checked one after another with the same cotangents: remembering the last suffices.
+        if self._last is None or not np.array_equal(self._last[0], cot):
+            self._last = (cot.copy(), self.view.vjp(self.point, cot))
+        return self._last[1]
 
 
 def _grad_of(view: OpView, cache: _VjpCache, name: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -84,7 +87,7 @@ def _check_one(
     eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
 
     def f(v: np.ndarray) -> np.ndarray:
-        values = {**eval_point, name: v.astype(eval_dtype)}
+        values = {**eval_point, name: v.astype(eval_dtype, copy=False)}
         out = np.asarray(view.forward(values), dtype=np.float64)
         if not np.all(np.isfinite(out)):
             moved = not np.array_equal(v, x64)
@@ -106,6 +109,8 @@ def _check_one(
         "positive": name in opts["positive"],
     }
     vjp = _grad_of(view, cache, name)
+    if eval_dtype == np.float64 and layer_dtype != np.float64:
+        kw["analytic_noise"] = _split_noise(view, point, name, layer_dtype, opts["seed"])
     if use_elementwise:
         comp = elementwise(f, vjp, x64, **kw)
     else:
@@ -120,6 +125,99 @@ def _check_one(
         eval_dtype=str(eval_dtype),
         device=view.device,
         batch=batch,
+    )
+
+
+def _split_noise(view: OpView, point: dict, name: str, dtype: np.dtype, seed: int) -> Noise:
+    """Rounding noise of a low-precision VJP, measured on the layer's own float64 VJP and scaled to ``dtype``.
+
+    A VJP is exactly linear in its cotangent, so ``vjp(c) − vjp(c⊙m) − vjp(c⊙(1−m))`` (``m`` a random 0/1 mask)
+    is pure rounding of the terms the VJP sums — however much they cancel (batch norm at B = 2, a saturated
+    softmax), which no bound on the result sees. Measured in float64 and scaled by ``ε_dtype/ε_64``. A residual
+    that is not small next to the parts is not rounding but a backward that is not linear in its upstream
+    gradient: then no allowance is given.
+    """
+    point64 = {k: v.astype(np.float64) for k, v in point.items()}
+    scale = machine_eps(dtype) / machine_eps(np.float64)
+
+    def noise(c: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(seed + 1)
+        whole = np.asarray(view.vjp(point64, c)[name], dtype=np.float64)
+        out = np.zeros_like(whole)
+        for _ in range(2):
+            m = rng.integers(0, 2, c.shape).astype(np.float64)
+            a = np.asarray(view.vjp(point64, c * m)[name], dtype=np.float64)
+            b = np.asarray(view.vjp(point64, c * (1 - m))[name], dtype=np.float64)
+            resid = np.abs(whole - a - b)
+            if resid.sum() > 1e-3 * (np.abs(a).sum() + np.abs(b).sum()):
+                return np.zeros_like(whole)
+            out = np.maximum(out, resid)
+        return out * scale
+
+    return noise
+
+
+def _fast_screen(
+    view: OpView,
+    point: dict,
+    cache: _VjpCache,
+    names: tuple[str, ...],
+    eval_dtype: np.dtype,
+    opts: dict,
+    y0: np.ndarray | None,
+) -> GradientResult | None:
+    """All names at once through :func:`gradcheck.engine.vjp_check.fast`; ``None`` unless every direction passed."""
+    shapes = {k: point[k].shape for k in names}
+    sizes = [int(np.prod(s)) for s in shapes.values()]
+    x = np.concatenate([point[k].astype(np.float64).ravel() for k in names])
+    scale = np.concatenate([element_scale(point[k], k in opts["positive"]).ravel() for k in names])
+    dtype = max([np.dtype(v.dtype) for v in point.values()] + [eval_dtype], key=lambda d: np.finfo(d).eps)
+    eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
+
+    def split(v: np.ndarray) -> dict[str, np.ndarray]:
+        parts = np.split(v, np.cumsum(sizes)[:-1])
+        return {k: p.reshape(shapes[k]) for k, p in zip(names, parts, strict=True)}
+
+    def f(v: np.ndarray) -> np.ndarray:
+        values = {**eval_point, **{k: p.astype(eval_dtype, copy=False) for k, p in split(v).items()}}
+        return np.asarray(view.forward(values), dtype=np.float64)
+
+    def vjp(c: np.ndarray) -> np.ndarray:
+        grads = cache(c)
+        if any(grads.get(k) is None or np.shape(grads[k]) != shapes[k] for k in names):
+            raise _NoGradient(names[0])
+        return np.concatenate([np.asarray(grads[k], dtype=np.float64).ravel() for k in names])
+
+    try:
+        comp = fast(
+            f,
+            vjp,
+            x,
+            rng=np.random.default_rng(opts["seed"]),
+            eval_dtype=eval_dtype,
+            analytic_dtype=dtype,
+            n_directions=opts["n_directions"],
+            scale=scale,
+            y0=y0,
+        )
+    except (_NoGradient, LayerError):
+        return None
+    if not comp.ok.all():
+        return None
+    return GradientResult(
+        (view.name, "+".join(names)),
+        "pass",
+        mode="fast",
+        n_checked=int(comp.ok.size),
+        max_abs_err=float(np.abs(comp.analytic - comp.numeric).max()),
+        tolerance=float(comp.tolerance.max()),
+        step=comp.step,
+        n_evals=comp.n_evals,
+        seed=opts["seed"],
+        shape=(int(x.size),),
+        dtype=str(dtype),
+        eval_dtype=str(eval_dtype),
+        device=view.device,
     )
 
 
@@ -150,11 +248,17 @@ def check_view(
     opts["positive"] = tuple(positive)
     opts["batch"] = batch if batch is not None else (first.shape[0] if first.ndim else None)
     try:
-        eval_dtype = _eval_dtype(view, point, np.dtype(first.dtype))
+        eval_dtype, y64 = _eval_dtype(view, point, np.dtype(first.dtype))
     except LayerError as exc:
         msg = str(exc) if "called with" in str(exc) else f"{exc} (called with {describe(point)})"
         return [GradientResult((view.name, n), "error", message=msg, seed=seed) for n in names]
     cache = _VjpCache(view, point)
+    if mode == "fast":
+        y0 = np.asarray(y64, dtype=np.float64) if eval_dtype == np.float64 else None
+        screened = _fast_screen(view, point, cache, names, eval_dtype, opts, y0)
+        if screened is not None:
+            return [screened]
+        opts["mode"] = "auto"  # the screen failed or could not run: the full checks decide, argument by argument
     results = []
     for name in names:
         try:
@@ -195,14 +299,17 @@ def check(
     ``mode="auto"`` checks every element (``4·n`` evaluations, localises the worst element) when
     ``x.size <= max_elementwise``, else ``n_directions`` random ±1 directions (4 evaluations each; a wrong
     gradient whose error exceeds the tolerance on some element is missed with probability at most
-    ``2**-n_directions``).
+    ``2**-n_directions``). ``mode="fast"`` screens all inputs and parameters at once: one cotangent, one
+    backward and ``n_directions + 1`` forward evaluations (forward differences, curvature measured on the first
+    direction); if any direction fails, the full per-argument checks run and decide, so the screen never
+    raises an alarm the full checks would not.
 
     Args:
         layer: a NumPy module instance (``forward``/``backward``, ``params``/``grads``; a loss takes ``(x, y)``),
             a ``torch.nn.Module`` instance, or a ``torch.autograd.Function`` subclass.
         *inputs: the call's arguments (NumPy arrays or tensors; non-float arguments such as ``eps`` are fixed).
         wrt: names to check (default: every input and parameter).
-        mode: ``"auto"``, ``"elementwise"`` or ``"directional"``.
+        mode: ``"auto"``, ``"elementwise"``, ``"directional"`` or ``"fast"``.
         n_directions: directions per argument in directional mode (default 8).
         max_elementwise: largest argument checked element by element in auto mode (default 64).
         seed: seed of the cotangents and directions (default 0); the same seed reproduces the same check.

@@ -197,7 +197,7 @@ def test_assert_gradients_hides_harness_frames():
 @pytest.mark.parametrize(
     ("options", "fix"),
     [
-        ({"mode": "fast"}, "mode='auto'"),
+        ({"mode": "quick"}, "mode='auto'"),
         ({"n_directions": 0}, "positive int"),
         ({"n_directions": 2.5}, "positive int"),
         ({"max_elementwise": -1}, "non-negative int"),

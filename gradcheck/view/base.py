@@ -56,14 +56,20 @@ def describe(values: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def call_layer(layer_name: str, what: str, fn: Callable[..., Any], *args: Any, context: str = "") -> Any:
-    """Call user code; re-raise anything it raises as :class:`LayerError` naming the layer, call and shapes."""
+def call_layer(
+    layer_name: str, what: str, fn: Callable[..., Any], *args: Any, context: str | Callable[[], str] = ""
+) -> Any:
+    """Call user code; re-raise anything it raises as :class:`LayerError` naming the layer, call and shapes.
+
+    ``context`` (a string, or a function making it only when needed) says what the call was given.
+    """
     try:
         return fn(*args)
     except LayerError:
         raise
     except Exception as exc:  # user code may raise anything; the harness reports it, never crashes
-        where = f" (called with {context})" if context else ""
+        text = context() if callable(context) else context
+        where = f" (called with {text})" if text else ""
         raise LayerError(f"{layer_name}.{what} raised {type(exc).__name__}: {exc}{where}") from exc
 
 

@@ -94,7 +94,7 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
     def forward(values: Values) -> np.ndarray:
         set_params(values)
         args = (values["x"].copy(),) + ((target.copy(),) if target is not None else ())
-        out = call_layer(name, "forward", module.forward, *args, context=describe({"x": values["x"]}))
+        out = call_layer(name, "forward", module.forward, *args, context=lambda: describe({"x": values["x"]}))
         return as_output(name, "forward", out)
 
     def vjp(values: Values, cot: np.ndarray) -> Grads:
@@ -104,7 +104,7 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
             dx = None if dx is None else _scaled(as_output(name, "backward", dx), cot)
         else:
             dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
-            dx = call_layer(name, "backward", module.backward, dout, context=describe({"dout": dout}))
+            dx = call_layer(name, "backward", module.backward, dout, context=lambda: describe({"dout": dout}))
             dx = None if dx is None else as_output(name, "backward", dx)
         grads: Grads = {"x": dx}
         for k, (owner, key) in table.items():

@@ -49,11 +49,12 @@ def _is_array(v: Any) -> bool:
     return isinstance(v, torch.Tensor) and v.is_floating_point()
 
 
-def _to_numpy(v: Any) -> np.ndarray:
+def _to_numpy(v: Any, copy: bool = True) -> np.ndarray:
+    # Results the layer just made need no copy (nothing else holds them); arrays the user passed in do.
     if isinstance(v, np.ndarray):
-        return v.copy()
-    return v.detach().cpu().numpy().copy()
-
+        return v.copy() if copy else v
+    a = v.detach().cpu().numpy()
+    return a.copy() if copy else a
 
 def _tensor(a: np.ndarray, device: str, requires_grad: bool = False) -> Any:
     t = _torch().from_numpy(np.ascontiguousarray(a)).to(device)
@@ -102,18 +103,18 @@ def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu", names: li
     def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
         tensors = {k: _tensor(values[k], device, requires_grad) for k in input_names}
         full = [tensors[names[i]] if i in diff else args[i] for i in range(len(args))]
-        out = call_layer(name, "apply", fn.apply, *full, context=describe(values))
+        out = call_layer(name, "apply", fn.apply, *full, context=lambda: describe(values))
         return _output(f"{name}.apply", out), [tensors[k] for k in input_names]
 
     def forward(values: Values) -> np.ndarray:
         with _torch().no_grad():
             out, _ = call(values, False)
-        return _to_numpy(out)
+        return _to_numpy(out, copy=False)
 
     def vjp(values: Values, cot: np.ndarray) -> Grads:
         out, wrt = call(values, True)
         grads = _grads(name, out, wrt, cot, device)
-        return {k: None if g is None else _to_numpy(g) for k, g in zip(input_names, grads, strict=True)}
+        return {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(input_names, grads, strict=True)}
 
     extras = [f"{names[i]}={args[i]!r}" for i in range(len(args)) if i not in diff]
     notes = [f"torch.autograd.Function via apply; fixed arguments: {', '.join(extras) or 'none'}"]
@@ -161,7 +162,7 @@ def _interleaved(
     twice = _grads(name, out, wrt, cot, device)
     del later
     return tuple(
-        {k: None if g is None else _to_numpy(g) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice)
+        {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice)
     )
 
 
@@ -185,20 +186,20 @@ def module_view(
         full = [tensors[input_names[diff.index(i)]] if i in diff else inputs[i] for i in range(len(inputs))]
         state = {k: tensors[k] for k in params}
         out = call_layer(
-            name, "forward", torch.func.functional_call, module, state, tuple(full), context=describe(values)
+            name, "forward", torch.func.functional_call, module, state, tuple(full), context=lambda: describe(values)
         )
         return _output(f"{name}.forward", out), list(tensors.values())
 
     def forward(values: Values) -> np.ndarray:
         with torch.no_grad():
             out, _ = call(values, False)
-        return _to_numpy(out)
+        return _to_numpy(out, copy=False)
 
     def vjp(values: Values, cot: np.ndarray) -> Grads:
         out, wrt = call(values, True)
         grads = _grads(name, out, wrt, cot, device)
         keys = (*input_names, *params)
-        return {k: None if g is None else _to_numpy(g) for k, g in zip(keys, grads, strict=True)}
+        return {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(keys, grads, strict=True)}
 
     def restore() -> None:
         with torch.no_grad():

@@ -80,10 +80,10 @@ def test_matmul_correct_transposed_and_one_element(dtype, mag, mode):
 
 
 SATURATED_F32 = pytest.mark.xfail(
-    strict=True,
+    strict=False,  # the measured split noise of the backward now covers some seeds and modes, not all
     reason="known false alarm: float32 softmax backward at logit gaps ~20 rounds y_max to 1 - 6e-8 while its "
-    "gradient is y_max·(c - ⟨c, y⟩) ~ 1e-7: an error ε32·|c| that the analytic tolerance (terms, output side, "
-    "curvature) does not model",
+    "gradient is y_max·(c - ⟨c, y⟩) ~ 1e-7: an error ε32·|c| from the rounding of y in the forward, which the "
+    "analytic tolerance (terms, output side, curvature, split noise of the backward) does not model",
 )
 
 
