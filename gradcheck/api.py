@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from gradcheck.engine.noise import rounding_noise
 from gradcheck.engine.summary import summarise
 from gradcheck.engine.tolerances import element_scale, machine_eps
 from gradcheck.engine.vjp_check import Noise, directional, elementwise, fast
@@ -110,7 +111,7 @@ def _check_one(
     }
     vjp = _grad_of(view, cache, name)
     if eval_dtype == np.float64 and layer_dtype != np.float64:
-        kw["analytic_noise"] = _split_noise(view, point, name, layer_dtype, opts["seed"])
+        kw["analytic_noise"] = _layer_noise(view, point, name, layer_dtype, opts["seed"])
     if use_elementwise:
         comp = elementwise(f, vjp, x64, **kw)
     else:
@@ -128,33 +129,27 @@ def _check_one(
     )
 
 
-def _split_noise(view: OpView, point: dict, name: str, dtype: np.dtype, seed: int) -> Noise:
-    """Rounding noise of a low-precision VJP, measured on the layer's own float64 VJP and scaled to ``dtype``.
+def _layer_noise(view: OpView, point: dict, name: str, dtype: np.dtype, seed: int) -> Noise:
+    """``c ↦`` the measured rounding noise of the layer's own VJP of ``name`` in ``dtype``.
 
-    A VJP is exactly linear in its cotangent, so ``vjp(c) − vjp(c⊙m) − vjp(c⊙(1−m))`` (``m`` a random 0/1 mask)
-    is pure rounding of the terms the VJP sums — however much they cancel (batch norm at B = 2, a saturated
-    softmax), which no bound on the result sees. Measured in float64 and scaled by ``ε_dtype/ε_64``. A residual
-    that is not small next to the parts is not rounding but a backward that is not linear in its upstream
-    gradient: then no allowance is given.
+    See :mod:`gradcheck.engine.noise`: the spread of the layer's VJP at inputs, parameters and cotangent moved
+    by ``ε`` of ``dtype``, accepted up to 256 times the amplification the same computation shows in float64.
     """
-    point64 = {k: v.astype(np.float64) for k, v in point.items()}
-    scale = machine_eps(dtype) / machine_eps(np.float64)
+    low = {k: v.astype(dtype) for k, v in point.items()}
 
     def noise(c: np.ndarray) -> np.ndarray:
-        rng = np.random.default_rng(seed + 1)
-        whole = np.asarray(view.vjp(point64, c)[name], dtype=np.float64)
-        out = np.zeros_like(whole)
-        for _ in range(2):
-            m = rng.integers(0, 2, c.shape).astype(np.float64)
-            a = np.asarray(view.vjp(point64, c * m)[name], dtype=np.float64)
-            b = np.asarray(view.vjp(point64, c * (1 - m))[name], dtype=np.float64)
-            resid = np.abs(whole - a - b)
-            if resid.sum() > 1e-3 * (np.abs(a).sum() + np.abs(b).sum()):
-                return np.zeros_like(whole)
-            out = np.maximum(out, resid)
-        return out * scale
+        def vjp(values: Mapping[str, np.ndarray]) -> np.ndarray:
+            values = dict(values)
+            g = view.vjp({k: values[k] for k in point}, values[_COT])[name]
+            return np.zeros(point[name].shape) if g is None else np.asarray(g, dtype=np.float64)
+
+        spread = rounding_noise(vjp, {**low, _COT: c.astype(dtype)}, dtype, seed + 1)
+        return np.full_like(spread, spread.max(initial=0.0))  # one noise level for the whole array
 
     return noise
+
+
+_COT = "\0cotangent"
 
 
 def _fast_screen(

@@ -534,7 +534,7 @@ def render_markdown(
         out += ["", "## Cost of checking", ""]
         out += [
             "The same function and inputs checked by this project's engine (`gradcheck.check`, "
-            "`mode='directional'`) and by `torch.autograd.gradcheck` in fast and slow mode. `forward calls` "
+            "`mode='fast'`, 4 directions) and by `torch.autograd.gradcheck` in fast and slow mode. `forward calls` "
             "counts calls of the Function's forward during one check, for every checker alike (analytic side "
             "included); `FD evals` is the engine's own count of finite-difference evaluations "
             "(`report.n_evals`).",
@@ -543,7 +543,25 @@ def render_markdown(
         if "checking" in figures:
             out += [f"![cost of checking]({figures['checking']})", ""]
         out += checking_table(checks)
-    others = [r for r in records if r.kind not in ("kernel", "checking")]
+    lists = [r for r in records if r.kind == "checklist"]
+    if lists:
+        out += ["", "## Checklist speed", ""]
+        out += [
+            "The whole property checklist (`gradcheck.check_kind`, profile `ci`) on each built-in target, and "
+            "`gradcheck check --all`; budget from the issue: one kind ≤ 10 s median, `--all` ≤ 3 min.",
+            "",
+        ]
+        out += _table(
+            ["target", "median", "rounds", "budget", "within"],
+            (
+                [str(r.extra.get("target", r.layer)), f"{r.median:.2f} s", str(r.rounds),
+                 f"{float(r.extra.get('budget_s', 0)):.0f} s",
+                 "yes" if r.median <= float(r.extra.get("budget_s", float("inf"))) else "**no**"]
+                for r in lists
+            ),
+            ["l", "r", "r", "r", "l"],
+        )
+    others = [r for r in records if r.kind not in ("kernel", "checking", "checklist")]
     if others:
         out += ["", "## Other benchmarks", ""]
         out += _table(

@@ -32,8 +32,8 @@ __all__ = ["Comparison", "directional", "elementwise", "fast", "rademacher"]
 Fn = Callable[[np.ndarray], np.ndarray]
 #: ``c ↦`` per-element rounding noise of ``vjp(c)`` (measured by the caller, e.g. from a split cotangent).
 Noise = Callable[[np.ndarray], np.ndarray]
-#: Multiple of the measured analytic noise allowed (a measurement of rounding, not a bound on it).
-NOISE_SAFETY = 8.0
+#: Multiple of the measured analytic noise allowed: a few random moves sample the rounding, they do not bound it.
+NOISE_SAFETY = 32.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ def elementwise(
     scale = element_scale(x, positive)
     n = x.size
     out = {k: np.zeros(n) for k in ("numeric", "tol", "ok", "kink")}
+    kinked = np.zeros(n, dtype=bool)
     evals, step = 1, 0.0
     for i in range(n):
         d = np.zeros(n)
@@ -136,10 +137,12 @@ def elementwise(
         out["numeric"][i] = v.numeric / d[i]
         out["tol"][i] = v.tolerance / d[i]
         out["ok"][i], out["kink"][i] = v.ok, v.at_kink
+        kinked[i] = bool(np.any(est.kink)) or est.kink_seen
         evals += est.n_evals
         step = max(step, est.step)
     if analytic_noise is not None and not out["ok"].all():
-        noise = np.abs(np.asarray(analytic_noise(c), dtype=np.float64)).ravel()
+        # Not near kinks: the noise is measured by ε-moves of the whole point, which flip branches there.
+        noise = 0.0 if kinked.any() else np.abs(np.asarray(analytic_noise(c), dtype=np.float64)).ravel()
         out["tol"] = out["tol"] + NOISE_SAFETY * noise
         out["ok"] = np.abs(g.ravel() - out["numeric"]) <= out["tol"]
     return Comparison(
@@ -162,6 +165,7 @@ class _Test:
     ok: bool
     at_kink: bool
     step: float
+    kinked: bool = False  # a kink lay within the step somewhere on the line (passed or not)
 
 
 #: Most directional tests spent splitting one direction that crosses several kinks (see :func:`_test_direction`).
@@ -175,8 +179,9 @@ def _test_line(
     # A line through several elements that crosses a kink is split (below): no need to refine around it.
     est = _fd(f, x, d, c, z, dtype, g, stop_at_kink=bool(np.count_nonzero(d) > 1))
     v = judge(terms.sum(), est, analytic_error(eps_a, np.abs(terms).sum(), est))
-    test = _Test(float(terms.sum()), float(v.numeric), float(v.tolerance), bool(v.ok), bool(v.at_kink), est.step)
-    return test, bool(np.any(est.kink)) or est.kink_seen, est.n_evals
+    kinked = bool(np.any(est.kink)) or est.kink_seen
+    test = _Test(float(terms.sum()), float(v.numeric), float(v.tolerance), bool(v.ok), bool(v.at_kink), est.step, kinked)
+    return test, kinked, est.n_evals
 
 
 def _test_direction(
@@ -196,7 +201,7 @@ def _test_direction(
     if not kink or np.count_nonzero(d) < 2:
         return test, evals
     ok, numeric, tol, n_ev = _split(f, x, g, d, c, z, dtype, eps_a, [MAX_SPLIT_TESTS])
-    return _Test(test.analytic, numeric, tol, ok, ok, test.step), evals + n_ev
+    return _Test(test.analytic, numeric, tol, ok, ok, test.step, True), evals + n_ev
 
 
 def _split(
@@ -300,21 +305,27 @@ def directional(
     y0 = f(x)
     scale = element_scale(x, positive)
     cols = {k: np.zeros(n_directions) for k in ("a", "numeric", "tol", "ok", "kink")}
-    evals, step, first_bad = 1, 0.0, None
-    for k in range(n_directions):
+    evals, step = 1, 0.0
+    tests = []
+    for _ in range(n_directions):
         c = cotangent(rng, y0.shape, analytic_dtype)
         g = np.asarray(vjp(c), dtype=np.float64)
         d = rademacher(rng, x.shape) * scale
         v, n_ev = _test_direction(f, x, g, d, c, c * y0, eval_dtype, eps_a)
-        if not v.ok and analytic_noise is not None:
-            widened = v.tolerance + NOISE_SAFETY * float(np.abs(np.asarray(analytic_noise(c)) * d).sum())
-            v = replace(v, tolerance=widened, ok=abs(v.analytic - v.numeric) <= widened)
-        cols["a"][k], cols["numeric"][k], cols["tol"][k] = v.analytic, v.numeric, v.tolerance
-        cols["ok"][k], cols["kink"][k] = v.ok, v.at_kink
+        tests.append((v, c, g, d))
         evals += n_ev
         step = max(step, v.step)
-        if not v.ok and first_bad is None:
-            first_bad = (c, g)
+    # The noise is measured by ε-moves of the whole point: near a kink they flip a branch, which is not rounding,
+    # so it is asked for only when no direction met a kink.
+    if analytic_noise is not None and not any(v.kinked for v, *_ in tests):
+        for i, (v, c, g, d) in enumerate(tests):
+            if not v.ok:
+                widened = v.tolerance + NOISE_SAFETY * float(np.abs(np.asarray(analytic_noise(c)) * d).sum())
+                tests[i] = (replace(v, tolerance=widened, ok=abs(v.analytic - v.numeric) <= widened), c, g, d)
+    for k, (v, *_) in enumerate(tests):
+        cols["a"][k], cols["numeric"][k], cols["tol"][k] = v.analytic, v.numeric, v.tolerance
+        cols["ok"][k], cols["kink"][k] = v.ok, v.at_kink
+    first_bad = next(((c, g) for v, c, g, _ in tests if not v.ok), None)
     located = None
     if first_bad is not None and x.size > 1:
         located, n_ev = localise(f, x, *first_bad, y0, rng=rng, eval_dtype=eval_dtype, eps_a=eps_a, positive=positive)

@@ -79,19 +79,11 @@ def test_matmul_correct_transposed_and_one_element(dtype, mag, mode):
     _assert_all(_outcomes(Module(f, one_element(vjp, (1, 2))), make_x, mode, 5), passed=False)
 
 
-SATURATED_F32 = pytest.mark.xfail(
-    strict=False,  # the measured split noise of the backward now covers some seeds and modes, not all
-    reason="known false alarm: float32 softmax backward at logit gaps ~20 rounds y_max to 1 - 6e-8 while its "
-    "gradient is y_max·(c - ⟨c, y⟩) ~ 1e-7: an error ε32·|c| from the rounding of y in the forward, which the "
-    "analytic tolerance (terms, output side, curvature, split noise of the backward) does not model",
-)
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     ("dtype", "mag"),
     [(np.float64, m) for m in (1e-3, 1.0, 10.0)]
-    + [(np.float32, 1e-3), (np.float32, 1.0), pytest.param(np.float32, 10.0, marks=SATURATED_F32)],
+    + [(np.float32, 1e-3), (np.float32, 1.0), (np.float32, 10.0)  # saturated: float32 y_max = 1 − 6e-8, covered by the measured rounding noise],
 )
 def test_softmax_correct_and_wrong(dtype, mag, mode):
     make_x = _gaussian((3, 5), mag, dtype)
