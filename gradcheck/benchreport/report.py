@@ -554,9 +554,13 @@ def render_markdown(
         out += _table(
             ["target", "median", "rounds", "budget", "within"],
             (
-                [str(r.extra.get("target", r.layer)), f"{r.median:.2f} s", str(r.rounds),
-                 f"{float(r.extra.get('budget_s', 0)):.0f} s",
-                 "yes" if r.median <= float(r.extra.get("budget_s", float("inf"))) else "**no**"]
+                [
+                    str(r.extra.get("target", r.layer)),
+                    f"{r.median:.2f} s",
+                    str(r.rounds),
+                    f"{float(r.extra.get('budget_s', 0)):.0f} s",
+                    "yes" if r.median <= float(r.extra.get("budget_s", float("inf"))) else "**no**",
+                ]
                 for r in lists
             ),
             ["l", "r", "r", "r", "l"],

@@ -158,8 +158,9 @@ def _variants(case: Case) -> list[tuple[str, Case]]:
         shapes = {k: (3, *s[1:]) for k, s in case.shapes.items()}
         out.append(("only at batch size 1 (the same case passes with a batch of 3)", replace(case, shapes=shapes)))
     if case.regime != "normal":
-        out.append((f"only in the value regime {case.regime!r} (passes with normal values)",
-                    replace(case, regime="normal")))
+        out.append(
+            (f"only in the value regime {case.regime!r} (passes with normal values)", replace(case, regime="normal"))
+        )
     if case.scale != 1.0:
         out.append((f"only at scale {case.scale:g} (passes at scale 1)", replace(case, scale=1.0)))
     return out
@@ -256,7 +257,7 @@ def check_kind(
         raise InvalidArgument(f"unknown properties {unknown}; known: {', '.join(registry)}")
     if device not in ("cpu", "cuda"):
         raise InvalidArgument(f"device={device!r}: expected 'cpu' or 'cuda'")
-    subject = Subject(k, cls, label or getattr(cls, "__qualname__", str(cls)), device)
+    subject = Subject(k, cls, label or str(getattr(cls, "__qualname__", cls)), device)
     start = time.perf_counter()
     results = []
     with _single_thread():

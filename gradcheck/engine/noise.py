@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["perturbation_spread", "rounding_noise"]
 
@@ -28,14 +29,14 @@ AMPLIFICATION_SLACK = 256.0
 
 
 def perturbation_spread(
-    fn: Callable[[Values], np.ndarray], values: Values, eps: float, seed: int, n: int = 3
+    fn: Callable[[dict], np.ndarray], values: Values, eps: float, seed: int, n: int = 3
 ) -> np.ndarray:
     """Largest elementwise change of ``fn`` when every value moves by ``ε·|v|`` with random signs (``n`` draws).
 
     Values keep their dtypes: a float32 value moves by about one ulp.
     """
     rng = np.random.default_rng(seed)
-    base = np.asarray(fn(values), dtype=np.float64)
+    base = np.asarray(fn(dict(values)), dtype=np.float64)
     spread = np.zeros_like(base)
     for _ in range(n):
         moved = {
@@ -46,9 +47,7 @@ def perturbation_spread(
     return spread
 
 
-def rounding_noise(
-    fn: Callable[[Values], np.ndarray], values: Values, dtype: np.dtype | type, seed: int
-) -> np.ndarray:
+def rounding_noise(fn: Callable[[dict], np.ndarray], values: Values, dtype: npt.DTypeLike, seed: int) -> np.ndarray:
     """Rounding noise of ``fn`` evaluated in ``dtype`` (the dtype of ``values``), confirmed in float64."""
     eps_lo = float(np.finfo(dtype).eps)
     lo = perturbation_spread(fn, values, eps_lo, seed)

@@ -33,8 +33,16 @@ def summarise(
         return _summarise(comp, location, x, seed, dtype, eval_dtype, device, batch)
 
 
-def _summarise(comp: Comparison, location: tuple[str, ...], x: np.ndarray, seed: int | None, dtype: str,
-               eval_dtype: str, device: str, batch: int | None) -> GradientResult:
+def _summarise(
+    comp: Comparison,
+    location: tuple[str, ...],
+    x: np.ndarray,
+    seed: int | None,
+    dtype: str,
+    eval_dtype: str,
+    device: str,
+    batch: int | None,
+) -> GradientResult:
     a, n, tol = comp.analytic, comp.numeric, comp.tolerance
     diff = np.abs(a - n)
     diff = np.where(np.isnan(diff), np.inf, diff)

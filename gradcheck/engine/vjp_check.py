@@ -144,7 +144,7 @@ def elementwise(
         # Not near kinks: the noise is measured by ε-moves of the whole point, which flip branches there.
         noise = 0.0 if kinked.any() else np.abs(np.asarray(analytic_noise(c), dtype=np.float64)).ravel()
         out["tol"] = out["tol"] + NOISE_SAFETY * noise
-        out["ok"] = np.abs(g.ravel() - out["numeric"]) <= out["tol"]
+        out["ok"] = (np.abs(g.ravel() - out["numeric"]) <= out["tol"]).astype(np.float64)
     return Comparison(
         mode="elementwise",
         analytic=g.reshape(x.shape),
@@ -180,7 +180,9 @@ def _test_line(
     est = _fd(f, x, d, c, z, dtype, g, stop_at_kink=bool(np.count_nonzero(d) > 1))
     v = judge(terms.sum(), est, analytic_error(eps_a, np.abs(terms).sum(), est))
     kinked = bool(np.any(est.kink)) or est.kink_seen
-    test = _Test(float(terms.sum()), float(v.numeric), float(v.tolerance), bool(v.ok), bool(v.at_kink), est.step, kinked)
+    test = _Test(
+        float(terms.sum()), float(v.numeric), float(v.tolerance), bool(v.ok), bool(v.at_kink), est.step, kinked
+    )
     return test, kinked, est.n_evals
 
 

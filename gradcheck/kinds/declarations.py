@@ -5,6 +5,7 @@ Each declaration is the single source of its kind's contract, oracle, domain and
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -216,9 +217,7 @@ register(
 
 
 def _norm_ctor(key: str) -> Any:
-    return lambda: st.fixed_dictionaries(
-        {key: sizes(1, 4), "eps": st.sampled_from((1e-5, 1e-3, 0.1, 1.0))}
-    )
+    return lambda: st.fixed_dictionaries({key: sizes(1, 4), "eps": st.sampled_from((1e-5, 1e-3, 0.1, 1.0))})
 
 
 def _batchnorm_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
@@ -444,7 +443,7 @@ def _mlp_params(ctor: Ctor) -> dict[str, tuple[int, ...]]:
     # Canonical names; the network's own names (layers.0.weight, hidden.1.W, …) are matched by the layout.
     dims = _mlp_dims(ctor)
     shapes: dict[str, tuple[int, ...]] = {}
-    for k, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(dims)):
         shapes[f"linear{k}.weight"] = (n_out, n_in)
         shapes[f"linear{k}.bias"] = (n_out,)
     return shapes

@@ -31,8 +31,12 @@ def elementwise_identity_on_positive(trial: Trial) -> list[str]:
     y = view.forward(values)
     pos = x > 0
     err = float(np.max(np.abs(y[pos] - x[pos]), initial=0.0))
-    return _report("identity on x > 0", err, KAPPA * _eps(trial) * float(np.max(np.abs(x), initial=1.0)),
-                   "output differs from the input where x > 0")
+    return _report(
+        "identity on x > 0",
+        err,
+        KAPPA * _eps(trial) * float(np.max(np.abs(x), initial=1.0)),
+        "output differs from the input where x > 0",
+    )
 
 
 def rows_sum_to_one(trial: Trial) -> list[str]:
@@ -84,8 +88,12 @@ def batchnorm_standardises(trial: Trial) -> list[str]:
     tol = KAPPA * _eps(trial) * float(np.max(np.abs(x - x.mean(0)) / np.sqrt(var + trial.case.ctor["eps"])))
     tol += KAPPA * _eps(trial) * float(np.max(np.abs(x))) / float(np.sqrt(np.min(var) + trial.case.ctor["eps"]))
     return _report("standardises", float(np.max(np.abs(y.mean(0)))), tol, "batch mean of the output is not 0") + (
-        _report("standardises", float(np.max(np.abs(y.var(0) - expected))), 2 * tol,
-                "biased batch variance of the output is not σ²/(σ²+ε)")
+        _report(
+            "standardises",
+            float(np.max(np.abs(y.var(0) - expected))),
+            2 * tol,
+            "biased batch variance of the output is not σ²/(σ²+ε)",
+        )
     )
 
 
@@ -130,9 +138,13 @@ def pool_passes_upstream_once(trial: Trial) -> list[str]:
         got, want = dx.sum(axis=(2, 3)), dout.sum(axis=(2, 3))
         tol = KAPPA * _eps(trial) * float(np.abs(dout).sum())
         where = "" if point is x else " (at an input of 0s and 1s, tied maxima in most windows)"
-        found = _report("gradient routed once per window", float(np.max(np.abs(got - want))), tol,
-                        "Σ dx ≠ Σ dout over a channel: some window passed its gradient to several inputs (ties?) "
-                        "or to none" + where)
+        found = _report(
+            "gradient routed once per window",
+            float(np.max(np.abs(got - want))),
+            tol,
+            "Σ dx ≠ Σ dout over a channel: some window passed its gradient to several inputs (ties?) "
+            "or to none" + where,
+        )
         if found:
             return found
     return []

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gradcheck.results import GradientResult
 
@@ -87,11 +88,11 @@ def _map2(s: Any, c: Any, b: Any, f: Callable[..., np.ndarray]) -> Any:
 
 
 def compare(
-    got: np.ndarray,
-    want: np.ndarray,
+    got: npt.ArrayLike,
+    want: npt.ArrayLike,
     *,
     eps: float,
-    spread: np.ndarray,
+    spread: npt.ArrayLike,
     location: tuple[str, ...],
     dtype: str,
     seed: int | None = None,
@@ -100,14 +101,27 @@ def compare(
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
-        return GradientResult(location, "fail", mode="compare", shape=got.shape, dtype=dtype,
-                              message=f"shape {got.shape}, expected {want.shape}")
+        return GradientResult(
+            location,
+            "fail",
+            mode="compare",
+            shape=got.shape,
+            dtype=dtype,
+            message=f"shape {got.shape}, expected {want.shape}",
+        )
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        return _compare(got, want, eps, spread, location, dtype, seed)
+        return _compare(got, want, eps, np.asarray(spread, dtype=np.float64), location, dtype, seed)
 
 
-def _compare(got: np.ndarray, want: np.ndarray, eps: float, spread: np.ndarray, location: tuple[str, ...],
-             dtype: str, seed: int | None) -> GradientResult:
+def _compare(
+    got: np.ndarray,
+    want: np.ndarray,
+    eps: float,
+    spread: np.ndarray,
+    location: tuple[str, ...],
+    dtype: str,
+    seed: int | None,
+) -> GradientResult:
     rms = float(np.sqrt(np.mean(want * want))) if want.size else 0.0
     tol = KAPPA * (spread + eps * (np.abs(want) + rms)) + np.finfo(np.float64).tiny
     diff = np.abs(got - want)

@@ -44,8 +44,9 @@ def interface(trial: Trial) -> Outcome:
             problems.append(f"gradient of {k!r} has shape {g.shape}, expected {values[k].shape}")
         if k in view.param_names and g.dtype != values[k].dtype:
             problems.append(f"gradient of {k!r} has dtype {g.dtype}, expected {values[k].dtype} (the parameter's)")
-    if grads.get("x") is not None and grads["x"].dtype != np.dtype(trial.case.dtype):
-        problems.append(f"input gradient has dtype {grads['x'].dtype}, expected {trial.case.dtype}")
+    dx = grads.get("x")
+    if dx is not None and dx.dtype != np.dtype(trial.case.dtype):
+        problems.append(f"input gradient has dtype {dx.dtype}, expected {trial.case.dtype}")
     if trial.kind.protocol == "function" and not problems:
         problems += _one_input_at_a_time(trial, values, cot, grads)
     return Outcome.from_problems(problems)
@@ -62,8 +63,10 @@ def _one_input_at_a_time(trial: Trial, values: dict, cot: np.ndarray, grads: dic
     names = [next((k for k, v in values.items() if v is a), None) for a in args]
     problems = []
     for k in (n for n in names if n is not None and grads.get(n) is not None):
-        tensors = [torch.from_numpy(np.ascontiguousarray(a)).requires_grad_(n == k) if n is not None else a
-                   for a, n in zip(args, names, strict=True)]
+        tensors = [
+            torch.from_numpy(np.ascontiguousarray(a)).requires_grad_(n == k) if n is not None else a
+            for a, n in zip(args, names, strict=True)
+        ]
         wrt = tensors[names.index(k)]
         try:
             out = fn.apply(*tensors)
@@ -74,15 +77,19 @@ def _one_input_at_a_time(trial: Trial, values: dict, cot: np.ndarray, grads: dic
             continue
         full = grads[k].astype(np.float64)
         if g is None:
-            problems.append(f"with only {k!r} requiring a gradient, backward returned None for it "
-                            "(ctx.needs_input_grad read for the wrong input?)")
+            problems.append(
+                f"with only {k!r} requiring a gradient, backward returned None for it "
+                "(ctx.needs_input_grad read for the wrong input?)"
+            )
             continue
         err = float(np.max(np.abs(g.detach().numpy().astype(np.float64) - full), initial=0.0))
         tol = 64 * _eps(trial.case.dtype) * float(np.max(np.abs(full), initial=0.0))
         if g.shape != wrt.shape or err > tol:
-            problems.append(f"with only {k!r} requiring a gradient, its gradient differs from the one computed "
-                            f"when every input requires one (off by {err:.3g}, allowed {tol:.3g}): backward "
-                            "depends on ctx.needs_input_grad of the other inputs")
+            problems.append(
+                f"with only {k!r} requiring a gradient, its gradient differs from the one computed "
+                f"when every input requires one (off by {err:.3g}, allowed {tol:.3g}): backward "
+                "depends on ctx.needs_input_grad of the other inputs"
+            )
     return problems
 
 
@@ -102,8 +109,15 @@ def forward(trial: Trial) -> Outcome:
     want = trial.reference_forward(values)
     spread = perturbation_spread(trial.reference_forward, values, _eps(trial.case.dtype), trial.case.seed)
     spread = spread + trial.reference_noise(values)
-    r = compare(out, want, eps=_eps(trial.case.dtype), spread=spread, location=(view.name, "forward"),
-                dtype=trial.case.dtype, seed=trial.case.seed)
+    r = compare(
+        out,
+        want,
+        eps=_eps(trial.case.dtype),
+        spread=spread,
+        location=(view.name, "forward"),
+        dtype=trial.case.dtype,
+        seed=trial.case.seed,
+    )
     return Outcome("pass", details=(r,)) if r.passed else Outcome("fail", format_result(r), (r,))
 
 
@@ -141,8 +155,9 @@ def module_contract(trial: Trial) -> Outcome:
     layer = trial.construct()
     params = dict(layer.named_parameters())
     names = {k: trial.placed(k) for k in trial.arrays[1]}  # the layer's own names (layout)
-    problems = [f"parameter {k!r} is not registered (expected an nn.Parameter)" for k, n in names.items()
-                if n not in params]
+    problems = [
+        f"parameter {k!r} is not registered (expected an nn.Parameter)" for k, n in names.items() if n not in params
+    ]
     for k, value in trial.kind.init.items():
         if names.get(k) in params and not torch.all(params[names[k]].detach() == value):
             problems.append(f"parameter {k!r} ({names[k]}) is not initialised to {value}")

@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 
 from gradcheck.api import check_view
-from gradcheck.engine.noise import rounding_noise
 from gradcheck.checklist.trial import Trial
+from gradcheck.engine.noise import rounding_noise
 from gradcheck.properties.compare import compare, perturbation_spread, split_noise
-from gradcheck.properties.registry import Outcome, prop
+from gradcheck.properties.registry import Outcome, OutcomeStatus, prop
 from gradcheck.report.text import format_result
 from gradcheck.results import GradientResult
+from gradcheck.view.base import present
 
 COT = "\0cotangent"
 
@@ -33,7 +34,7 @@ def _outcome(results: list[GradientResult]) -> Outcome:
     if all(r.status == "skip" for r in results):
         return Outcome("skip", "; ".join(r.message for r in results), tuple(results))
     if bad:
-        status = "error" if all(r.status == "error" for r in bad) else "fail"
+        status: OutcomeStatus = "error" if all(r.status == "error" for r in bad) else "fail"
         return Outcome(status, "\n".join(format_result(r) for r in bad), tuple(results))
     return Outcome("pass", "", tuple(results))
 
@@ -98,18 +99,32 @@ def param_gradients(trial: Trial) -> Outcome:
     return _fd(trial, "params")
 
 
-def _autograd_one(trial: Trial, view: Any, values: dict, name: str, got: np.ndarray, want: np.ndarray,
-                  spread: np.ndarray) -> GradientResult:
-    r = compare(got, want, eps=_eps(trial.case.dtype), spread=spread, location=(view.name, "autograd", name),
-                dtype=trial.case.dtype, seed=trial.case.seed)
+def _autograd_one(
+    trial: Trial, view: Any, values: dict, name: str, got: np.ndarray, want: np.ndarray, spread: np.ndarray
+) -> GradientResult:
+    r = compare(
+        got,
+        want,
+        eps=_eps(trial.case.dtype),
+        spread=spread,
+        location=(view.name, "autograd", name),
+        dtype=trial.case.dtype,
+        seed=trial.case.seed,
+    )
     if r.passed:
         return r
     # At kinks and ties autograd picks one subgradient; any other valid one passes the kink-aware FD check.
-    fd = check_view(view, values, wrt=(name,), mode="elementwise", seed=trial.case.seed % 2**31,
-                    positive=trial.kind.positive)[0]
+    fd = check_view(
+        view, values, wrt=(name,), mode="elementwise", seed=trial.case.seed % 2**31, positive=trial.kind.positive
+    )[0]
     if fd.status == "kink":
-        return GradientResult((view.name, "autograd", name), "kink", mode="compare", n_kinks=fd.n_kinks,
-                              message="differs from autograd only at kinks, where any subgradient is valid")
+        return GradientResult(
+            (view.name, "autograd", name),
+            "kink",
+            mode="compare",
+            n_kinks=fd.n_kinks,
+            message="differs from autograd only at kinks, where any subgradient is valid",
+        )
     return r
 
 
@@ -127,14 +142,15 @@ def autograd_agreement(trial: Trial) -> Outcome:
     view, values = trial.build()
     out = view.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(trial.case.dtype)
-    got = view.vjp(values, cot)
-    names = [k for k in view.names if got.get(k) is not None]
+    got = present(view.vjp(values, cot))
+    names = [k for k in view.names if k in got]
     if not names:
         return Outcome("skip", f"{view.name} returns no gradients to compare")
     ref = trial.reference_vjp(values, cot.astype(np.float64))
     # The cotangent is perturbed too: cancellation inside the backward shows up as sensitivity to it.
-    spreads = perturbation_spread(lambda v: trial.reference_vjp(_drop(v), v[COT]), {**values, COT: cot},
-                                  _eps(trial.case.dtype), trial.case.seed)
+    spreads = perturbation_spread(
+        lambda v: trial.reference_vjp(_drop(v), v[COT]), {**values, COT: cot}, _eps(trial.case.dtype), trial.case.seed
+    )
     # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
     own = trial.reference_noise(values, cot)
     results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
@@ -142,9 +158,12 @@ def autograd_agreement(trial: Trial) -> Outcome:
         # Another correct order of the same sums rounds differently: allow the oracle's own rounding of them.
         noise = _oracle_split_noise(trial, values, cot, _eps(trial.case.dtype))
         mine = layer_noise(view, values, cot, names, trial.case.dtype, trial.case.seed)
-        results = [r if r.status != "fail" else
-                   _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k] + mine[k])
-                   for k, r in zip(names, results, strict=True)]
+        results = [
+            r
+            if r.status != "fail"
+            else _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k] + mine[k])
+            for k, r in zip(names, results, strict=True)
+        ]
     return _outcome(results)
 
 
@@ -198,30 +217,36 @@ def upstream_linearity(trial: Trial) -> Outcome:
     g1, g2 = (rng.standard_normal(out.shape).astype(trial.case.dtype).astype(np.float64) for _ in range(2))
     a, b = 2.0, -0.5
     g12 = a * g1 + b * g2
-    v1, v2, v12 = view.vjp(values, g1), view.vjp(values, g2), view.vjp(values, g12)
+    v1, v2, v12 = (present(view.vjp(values, g)) for g in (g1, g2, g12))
     eps = _eps(trial.case.dtype)
     ref_noise = [trial.reference_noise(values, g) for g in (g1, g2, g12)]
     # The oracle's split noise only: the layer's own would excuse the very nonlinearity this property looks for.
     v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
     oracle = [
-        {k: n * (eps / _eps("float64")) for k, n in
-         split_noise(lambda c: trial.reference_vjp(v64, c), g, trial.case.seed).items()}
+        {
+            k: n * (eps / _eps("float64"))
+            for k, n in split_noise(lambda c: trial.reference_vjp(v64, c), g, trial.case.seed).items()
+        }
         for g in (g1, g2, g12)
     ]
     split = {k: [o.get(k, 0.0) for o in oracle] for k in oracle[0]}
     results = []
     for k in view.names:
-        if v12.get(k) is None or v1.get(k) is None or v2.get(k) is None:
+        if k not in v12 or k not in v1 or k not in v2:
             continue
         want = a * v1[k].astype(np.float64) + b * v2[k].astype(np.float64)
+
         # The layer's own rounding: how much its result moves when the upstream gradient moves by ε.
-        noise = sum(perturbation_spread(lambda v, k=k: view.vjp(values, v["c"])[k], {"c": g}, eps, trial.case.seed)
-                    for g in (g1, g2, g12))
+        def vjp_of(v: dict, k: str = k) -> np.ndarray:
+            return present(view.vjp(values, v["c"]))[k]
+
+        noise = sum(perturbation_spread(vjp_of, {"c": g}, eps, trial.case.seed) for g in (g1, g2, g12))
         noise = noise + abs(a) * ref_noise[0].get(k, 0) + abs(b) * ref_noise[1].get(k, 0) + ref_noise[2].get(k, 0)
         if k in split:  # the oracle's rounding of the same (cancelling) terms; the oracle itself is linear
             noise = noise + abs(a) * split[k][0] + abs(b) * split[k][1] + split[k][2]
-        results.append(compare(v12[k], want, eps=eps, spread=noise, location=(view.name, "linearity", k),
-                               dtype=trial.case.dtype))
+        results.append(
+            compare(v12[k], want, eps=eps, spread=noise, location=(view.name, "linearity", k), dtype=trial.case.dtype)
+        )
     return _outcome(results)
 
 
@@ -246,28 +271,54 @@ def dtype_parity(trial: Trial) -> Outcome:
         return v64.forward(v)
 
     spread = perturbation_spread(forward64, values64, eps32, trial.case.seed) + ref32_forward_error(trial, values64)
-    results.append(compare(v32.forward(values32), out64, eps=eps32, spread=spread,
-                           location=(v32.name, "float32 vs float64", "forward"), dtype="float32"))
-    g32, g64 = v32.vjp(values32, cot.astype(np.float64)), v64.vjp(values64, cot.astype(np.float64))
+    results.append(
+        compare(
+            v32.forward(values32),
+            out64,
+            eps=eps32,
+            spread=spread,
+            location=(v32.name, "float32 vs float64", "forward"),
+            dtype="float32",
+        )
+    )
+    g32, g64 = present(v32.vjp(values32, cot.astype(np.float64))), present(v64.vjp(values64, cot.astype(np.float64)))
     # PyTorch's own float32-vs-float64 gap is float32 accuracy for this problem (ill-conditioned algorithms).
     ref32 = Trial(trial.subject, replace(trial.case, dtype="float32"))
     own = ref32.reference_noise(values64, cot)
-    names = [k for k in v64.names if g32.get(k) is not None and g64.get(k) is not None]
+    names = [k for k in v64.names if k in g32 and k in g64]
 
     def vjp64(v: dict) -> Any:
         return v64.vjp(_drop(v), v[COT])
 
     spreads = perturbation_spread(vjp64, {**values64, COT: cot}, eps32, trial.case.seed) if names else {}
-    grads = [compare(g32[k], g64[k], eps=eps32, spread=spreads[k] + own.get(k, 0.0),
-                     location=(v32.name, "float32 vs float64", k), dtype="float32") for k in names]
+    grads = [
+        compare(
+            g32[k],
+            g64[k],
+            eps=eps32,
+            spread=spreads[k] + own.get(k, 0.0),
+            location=(v32.name, "float32 vs float64", k),
+            dtype="float32",
+        )
+        for k in names
+    ]
     if any(not r.passed for r in grads):
         # Sums that cancel to far below their terms round at ε32 of the terms, as the oracle's own rounding shows.
-        noise = _oracle_split_noise(Trial(trial.subject, replace(trial.case, dtype="float64")), values64,
-                                    cot.astype(np.float64), eps32)
+        noise = _oracle_split_noise(
+            Trial(trial.subject, replace(trial.case, dtype="float64")), values64, cot.astype(np.float64), eps32
+        )
         mine = layer_noise(v32, values32, cot, names, "float32", trial.case.seed)
-        grads = [compare(g32[k], g64[k], eps=eps32,
-                         spread=spreads[k] + own.get(k, 0.0) + noise.get(k, 0.0) + mine[k],
-                         location=(v32.name, "float32 vs float64", k), dtype="float32") for k in names]
+        grads = [
+            compare(
+                g32[k],
+                g64[k],
+                eps=eps32,
+                spread=spreads[k] + own.get(k, 0.0) + noise.get(k, 0.0) + mine[k],
+                location=(v32.name, "float32 vs float64", k),
+                dtype="float32",
+            )
+            for k in names
+        ]
     return _outcome(results + grads)
 
 
@@ -321,12 +372,28 @@ def device_parity(trial: Trial) -> Outcome:
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
     eps = _eps(trial.case.dtype)
     # Two devices sum in different orders: the measured rounding noise of the computation is the allowance.
-    results = [compare(cuda.forward(values), out, eps=eps, spread=trial.reference_noise(values),
-                       location=(cpu.name, "cuda vs cpu", "forward"), dtype=trial.case.dtype)]
-    g_cpu, g_cuda = cpu.vjp(values, cot), cuda.vjp(values, cot)
+    results = [
+        compare(
+            cuda.forward(values),
+            out,
+            eps=eps,
+            spread=trial.reference_noise(values),
+            location=(cpu.name, "cuda vs cpu", "forward"),
+            dtype=trial.case.dtype,
+        )
+    ]
+    g_cpu, g_cuda = present(cpu.vjp(values, cot)), present(cuda.vjp(values, cot))
     noise = trial.reference_noise(values, cot)
     for k, g in g_cpu.items():
-        if g is not None and g_cuda.get(k) is not None:
-            results.append(compare(g_cuda[k], g, eps=eps, spread=noise.get(k, 0.0),
-                                   location=(cpu.name, "cuda vs cpu", k), dtype=trial.case.dtype))
+        if k in g_cuda:
+            results.append(
+                compare(
+                    g_cuda[k],
+                    g,
+                    eps=eps,
+                    spread=noise.get(k, 0.0),
+                    location=(cpu.name, "cuda vs cpu", k),
+                    dtype=trial.case.dtype,
+                )
+            )
     return _outcome(results)

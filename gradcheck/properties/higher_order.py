@@ -44,8 +44,10 @@ def _backward_view(fn: Any, args: tuple[Any, ...], names: list[str], cot_shape: 
         if not flat.requires_grad:
             return {k: None for k in (*keys, "cotangent")}
         gs = torch.autograd.grad(flat, wrt, torch.from_numpy(np.asarray(cot, np.float64)), allow_unused=True)
-        return {k: (np.zeros(w.shape) if g is None else g.detach().numpy()) for k, w, g in
-                zip((*keys, "cotangent"), wrt, gs, strict=True)}
+        return {
+            k: (np.zeros(w.shape) if g is None else g.detach().numpy())
+            for k, w, g in zip((*keys, "cotangent"), wrt, gs, strict=True)
+        }
 
     point = {k: np.asarray(args[i], dtype=np.float64) for k, i in zip(keys, diff, strict=True)}
     point["cotangent"] = np.zeros(cot_shape)
@@ -66,19 +68,32 @@ def _jvp_check(trial: Trial, fn: Any, args: tuple[Any, ...], names: list[str]) -
             return fn.apply(*full).numpy()
 
     with fwad.dual_level():
-        full = [fwad.make_dual(torch.from_numpy(args[i]), torch.from_numpy(tangents[i])) if i in diff else args[i]
-                for i in range(len(args))]
+        full = [
+            fwad.make_dual(torch.from_numpy(args[i]), torch.from_numpy(tangents[i])) if i in diff else args[i]
+            for i in range(len(args))
+        ]
         tangent = fwad.unpack_dual(call_layer(fn.__name__, "jvp", fn.apply, *full)).tangent.numpy()
     est = derivative(f, f(0.0), t=base_step(np.float64), eps=machine_eps(np.float64))
     tol = 2 * est.error + 64 * machine_eps(np.float64) * (np.abs(tangent) + est.slope_mag)
     bad = np.abs(tangent - est.value) > tol
     worst = int(np.argmax(np.abs(tangent - est.value) - tol))
-    return [GradientResult(
-        (fn.__name__, "jvp"), "fail" if bad.any() else "pass", mode="forward", n_checked=bad.size,
-        n_mismatched=int(bad.sum()), analytic=float(tangent.flat[worst]), numeric=float(est.value.flat[worst]),
-        tolerance=float(tol.flat[worst]), max_abs_err=float(np.abs(tangent - est.value).max()),
-        dtype="float64", eval_dtype="float64", n_evals=est.n_evals, shape=tangent.shape,
-    )]
+    return [
+        GradientResult(
+            (fn.__name__, "jvp"),
+            "fail" if bad.any() else "pass",
+            mode="forward",
+            n_checked=bad.size,
+            n_mismatched=int(bad.sum()),
+            analytic=float(tangent.flat[worst]),
+            numeric=float(est.value.flat[worst]),
+            tolerance=float(tol.flat[worst]),
+            max_abs_err=float(np.abs(tangent - est.value).max()),
+            dtype="float64",
+            eval_dtype="float64",
+            n_evals=est.n_evals,
+            shape=tangent.shape,
+        )
+    ]
 
 
 def check_double_backward(trial: Trial) -> list[GradientResult]:
@@ -88,8 +103,10 @@ def check_double_backward(trial: Trial) -> list[GradientResult]:
     view, values = trial.build("float64")
     fn = trial.subject.target
     assert trial.kind.call is not None
-    args = tuple(np.asarray(v, dtype=np.float64) if isinstance(v, np.ndarray) else v
-                 for v in trial.kind.call(trial.case.ctor, values))
+    args = tuple(
+        np.asarray(v, dtype=np.float64) if isinstance(v, np.ndarray) else v
+        for v in trial.kind.call(trial.case.ctor, values)
+    )
     names = list(view.names) + [f"arg{i}" for i in range(len(args))]
     out_shape = view.forward(values).shape
     bview = _backward_view(fn, args, names, out_shape)

@@ -80,9 +80,22 @@ def get_property(name: str) -> Property:
 
 #: The checklist order: contract first, then gradients, side effects, semantics, and the optional extras.
 ORDER = (
-    "interface", "forward", "finite", "input_gradient", "param_gradients", "autograd_agreement",
-    "upstream_linearity", "purity", "state", "batch_semantics", "invariants", "dtype_parity",
-    "module_contract", "double_backward", "device_parity", "trainability",
+    "interface",
+    "forward",
+    "finite",
+    "input_gradient",
+    "param_gradients",
+    "autograd_agreement",
+    "upstream_linearity",
+    "purity",
+    "state",
+    "batch_semantics",
+    "invariants",
+    "dtype_parity",
+    "module_contract",
+    "double_backward",
+    "device_parity",
+    "trainability",
 )
 
 

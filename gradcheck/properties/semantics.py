@@ -12,6 +12,7 @@ from gradcheck.properties.compare import compare, perturbation_spread
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
 from gradcheck.results import GradientResult
+from gradcheck.view.base import present
 
 
 def _eps(trial: Trial) -> float:
@@ -28,15 +29,17 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
     out = view.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(x.dtype)
     spread = perturbation_spread(view.forward, values, _eps(trial), trial.case.seed) + trial.reference_noise(values)
-    full = view.vjp(values, cot.astype(np.float64))
+    full = present(view.vjp(values, cot.astype(np.float64)))
     noise = trial.reference_noise(values, cot.astype(np.float64))
     perm = np.random.default_rng(trial.case.seed).permutation(x.shape[0])
     results = [_cmp(trial, view.forward({**values, "x": x[perm]}), out[perm], spread[perm], "permutation", "out")]
-    singles = [view.vjp({**values, "x": x[b : b + 1]}, cot[b : b + 1].astype(np.float64)) for b in range(len(x))]
+    singles = [
+        present(view.vjp({**values, "x": x[b : b + 1]}, cot[b : b + 1].astype(np.float64))) for b in range(len(x))
+    ]
     alone = np.concatenate([view.forward({**values, "x": x[b : b + 1]}) for b in range(len(x))])
     results.append(_cmp(trial, alone, out, spread, "sample alone", "out"))
     for k in view.names:
-        if full.get(k) is None:
+        if k not in full or any(k not in s for s in singles):
             continue
         parts = [s[k].astype(np.float64) for s in singles]
         want = np.concatenate(parts) if k in view.input_names else np.sum(parts, axis=0)
@@ -53,15 +56,31 @@ def _loss_mean(trial: Trial) -> list[GradientResult]:
     singles = [trial.build(rows=slice(i, i + 1)) for i in range(b)]
     losses = np.array([float(v.forward(vals)) for v, vals in singles])
     one = np.asarray(1.0)
-    results = [_cmp(trial, np.asarray(float(view.forward(values))), np.asarray(losses.mean()),
-                    np.asarray(4 * _eps(trial) * np.abs(losses).sum()), "batch loss is the mean of per-sample losses",
-                    "loss")]
+    results = [
+        _cmp(
+            trial,
+            np.asarray(float(view.forward(values))),
+            np.asarray(losses.mean()),
+            np.asarray(4 * _eps(trial) * np.abs(losses).sum()),
+            "batch loss is the mean of per-sample losses",
+            "loss",
+        )
+    ]
     dx = view.vjp(values, one)["x"]
-    parts = [v.vjp(vals, one)["x"] for v, vals in singles]
-    if dx is not None and all(p is not None for p in parts):
-        per = np.concatenate(parts).astype(np.float64)
-        results.append(_cmp(trial, dx, per / b, 4 * _eps(trial) * np.abs(per) / b,
-                            "batch gradient is the per-sample gradient / B", "x"))
+    parts = [present(v.vjp(vals, one)).get("x") for v, vals in singles]
+    given = [p for p in parts if p is not None]
+    if dx is not None and len(given) == len(parts):
+        per = np.concatenate(given).astype(np.float64)
+        results.append(
+            _cmp(
+                trial,
+                dx,
+                per / b,
+                4 * _eps(trial) * np.abs(per) / b,
+                "batch gradient is the per-sample gradient / B",
+                "x",
+            )
+        )
     return results
 
 
@@ -86,8 +105,16 @@ def _batch_coupled(trial: Trial) -> list[GradientResult]:
 
     own = rounding_noise(own_sums, {**values, "\0c": cot.astype(trial.case.dtype)}, trial.case.dtype, trial.case.seed)
     noise = noise + own.max(initial=0.0)
-    return [_cmp(trial, dx.sum(axis=0), np.zeros(dx.shape[1]), noise + _eps(trial) * np.abs(dx).sum(axis=0),
-                 "input gradient sums to zero over the batch (shift invariance)", "x")]
+    return [
+        _cmp(
+            trial,
+            dx.sum(axis=0),
+            np.zeros(dx.shape[1]),
+            noise + _eps(trial) * np.abs(dx).sum(axis=0),
+            "input gradient sums to zero over the batch (shift invariance)",
+            "x",
+        )
+    ]
 
 
 SEMANTICS = {"per_sample": _per_sample, "loss_mean": _loss_mean, "batch_coupled": _batch_coupled}
@@ -140,8 +167,9 @@ def trainability(trial: Trial) -> Outcome:
     view, values = trial.build("float64")
     x = values["x"] / max(float(np.sqrt(np.mean(values["x"] ** 2))), 1e-12)  # unit scale: no saturated softmax
     values["x"] = x
-    y = np.eye(view.forward(values).shape[1])[np.random.default_rng(trial.case.seed).integers(0, 2, len(x)) %
-                                              view.forward(values).shape[1]]
+    y = np.eye(view.forward(values).shape[1])[
+        np.random.default_rng(trial.case.seed).integers(0, 2, len(x)) % view.forward(values).shape[1]
+    ]
 
     def loss(v: dict) -> tuple[float, np.ndarray]:
         p = np.maximum(view.forward(v), 1e-12)
@@ -152,9 +180,8 @@ def trainability(trial: Trial) -> Outcome:
         return Outcome("pass", "the loss is already ~0")
     v = dict(values)
     for _ in range(20):
-        grads = view.vjp(v, dp)
-        v = {k: (val - 0.1 * grads[k] if k in view.param_names and grads.get(k) is not None else val)
-             for k, val in v.items()}
+        grads = present(view.vjp(v, dp))
+        v = {k: (val - 0.1 * grads[k] if k in view.param_names and k in grads else val) for k, val in v.items()}
         _, dp = loss(v)
     after, _ = loss(v)
     if after < before:

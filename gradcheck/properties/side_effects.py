@@ -8,6 +8,7 @@ from gradcheck.checklist.trial import Trial
 from gradcheck.properties.compare import compare
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
+from gradcheck.view.base import present
 
 
 @prop(
@@ -51,13 +52,13 @@ def state(trial: Trial) -> Outcome:
     fresh_view, _ = trial.build()
     out = fresh_view.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
-    fresh = fresh_view.vjp(values, cot)
-    once, twice = view.probe_interleaved(first, values, cot)
+    fresh = present(fresh_view.vjp(values, cot))
+    once, twice = (present(g) for g in view.probe_interleaved(first, values, cot))
     eps = float(np.finfo(trial.case.dtype).eps)
     problems, details = [], []
     noise = trial.reference_noise(values, cot)
     for k, want in fresh.items():
-        if want is None or once.get(k) is None:
+        if k not in once or k not in twice:
             continue
         spread = eps * np.abs(want) + noise.get(k, 0.0)
         for label, got in (("after forward(x1), forward(x2)", once[k]), ("on a second backward", twice[k])):

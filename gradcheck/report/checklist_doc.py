@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gradcheck.kinds import KINDS, REGIMES, get_kind
+from collections.abc import Callable
+
+from gradcheck.kinds import KINDS, REGIMES, Kind, get_kind
 from gradcheck.properties.registry import load
 
 __all__ = ["render_checklist_doc"]
@@ -18,7 +20,7 @@ reproduces it.
 """
 
 
-def _applies(prop_applies, kinds) -> str:  # type: ignore[no-untyped-def]
+def _applies(prop_applies: Callable[[Kind], str | None], kinds: list[Kind]) -> str:
     names = [k.name for k in kinds if prop_applies(k) is None]
     return "all kinds" if len(names) == len(kinds) else ", ".join(names) or "none of the built-in kinds"
 

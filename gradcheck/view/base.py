@@ -10,7 +10,7 @@ import numpy as np
 
 from gradcheck.errors import LayerError
 
-__all__ = ["Grads", "OpView", "Values", "call_layer", "describe"]
+__all__ = ["Grads", "OpView", "Values", "call_layer", "describe", "present"]
 
 Values = Mapping[str, np.ndarray]
 Grads = dict[str, "np.ndarray | None"]
@@ -44,6 +44,11 @@ class OpView:
     def names(self) -> tuple[str, ...]:
         """Inputs then parameters."""
         return self.input_names + self.param_names
+
+
+def present(grads: Grads) -> dict[str, np.ndarray]:
+    """The gradients a layer did return (drops the names whose gradient is ``None``)."""
+    return {k: v for k, v in grads.items() if v is not None}
 
 
 def describe(values: Mapping[str, Any]) -> str:

@@ -56,6 +56,7 @@ def _to_numpy(v: Any, copy: bool = True) -> np.ndarray:
     a = v.detach().cpu().numpy()
     return a.copy() if copy else a
 
+
 def _tensor(a: np.ndarray, device: str, requires_grad: bool = False) -> Any:
     t = _torch().from_numpy(np.ascontiguousarray(a)).to(device)
     return t.requires_grad_(requires_grad)
@@ -162,7 +163,8 @@ def _interleaved(
     twice = _grads(name, out, wrt, cot, device)
     del later
     return tuple(
-        {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(keys, gs, strict=True)} for gs in (once, twice)
+        {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(keys, gs, strict=True)}
+        for gs in (once, twice)
     )
 
 

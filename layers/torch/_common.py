@@ -33,9 +33,7 @@ def check_affine(owner: str, gamma: torch.Tensor, beta: torch.Tensor, n_features
 def check_finite(owner: str, input: torch.Tensor) -> None:
     """Raise if ``input`` holds NaN or infinity (one reduction and a host sync; modules only)."""
     if not bool(torch.isfinite(input).all()):
-        raise ValueError(
-            f"{owner}: expected finite input, got NaN or infinity in input of shape {tuple(input.shape)}"
-        )
+        raise ValueError(f"{owner}: expected finite input, got NaN or infinity in input of shape {tuple(input.shape)}")
 
 
 class AffineNorm(torch.nn.Module):

@@ -92,9 +92,7 @@ def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
         return value, value
     pair = tuple(value)
     if len(pair) != 2:
-        raise ValueError(
-            f"Conv2dFunction: expected an int or an (h, w) pair for stride/padding, got {value!r}"
-        )
+        raise ValueError(f"Conv2dFunction: expected an int or an (h, w) pair for stride/padding, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -112,15 +110,10 @@ def _check_conv(
             f"to match weight {tuple(weight.shape)}, got {tuple(x.shape)}"
         )
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(
-            f"Conv2dFunction: expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}"
-        )
+        raise ValueError(f"Conv2dFunction: expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     if min(stride) < 1 or min(padding) < 0:
         raise ValueError(f"Conv2dFunction: expected stride >= 1 and padding >= 0, got {stride} and {padding}")
-    size = [
-        (n + 2 * p - k) // s + 1
-        for n, p, k, s in zip(x.shape[2:], padding, weight.shape[2:], stride, strict=True)
-    ]
+    size = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(x.shape[2:], padding, weight.shape[2:], stride, strict=True)]
     if min(size) < 1:
         raise ValueError(
             f"Conv2dFunction: padded input {tuple(x.shape[2:])} + 2·{padding} is smaller than the kernel "

@@ -58,9 +58,7 @@ class MLP(nn.Module):
         ValueError: MLP: expected input of shape (B, 4), got (2, 5)
     """
 
-    def __init__(
-        self, n_inputs: int, n_hidden: list[int], n_classes: int, *, use_custom: bool = False
-    ) -> None:
+    def __init__(self, n_inputs: int, n_hidden: list[int], n_classes: int, *, use_custom: bool = False) -> None:
         super().__init__()
         sizes = [n_inputs, *n_hidden, n_classes]
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):

@@ -209,9 +209,7 @@ def test_function_honours_needs_input_grad(case: FunctionCase, pattern: tuple[bo
             "smaller",
         ),
         (
-            lambda: lt.Conv2dFunction.apply(
-                torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3), None, (1, 1, 1), 0
-            ),
+            lambda: lt.Conv2dFunction.apply(torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3), None, (1, 1, 1), 0),
             "pair",
         ),
     ],
@@ -375,9 +373,7 @@ def _assert_same_outputs_and_grads(builtin: nn.Module, custom: nn.Module, x: tor
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("n_hidden", [[], [8], [16, 8]], ids=str)
 def test_mlp_builtin_and_custom_agree(n_hidden: list[int], device: str) -> None:
-    builtin, custom = _builtin_and_custom(
-        lambda use_custom: lt.MLP(5, n_hidden, 3, use_custom=use_custom), device
-    )
+    builtin, custom = _builtin_and_custom(lambda use_custom: lt.MLP(5, n_hidden, 3, use_custom=use_custom), device)
     x = torch.randn(4, 5, dtype=torch.float64, device=device)
     _assert_same_outputs_and_grads(builtin, custom, x)
     assert builtin(x).shape == (4, 3)
@@ -387,13 +383,9 @@ def test_mlp_builtin_and_custom_agree(n_hidden: list[int], device: str) -> None:
 @pytest.mark.parametrize("shape", [(2, 3, 32, 32), (2, 1, 8, 8)], ids=str)
 def test_convnet_builtin_and_custom_agree(shape: Shape, device: str) -> None:
     n_channels = shape[1]
-    builtin, custom = _builtin_and_custom(
-        lambda use_custom: lt.ConvNet(n_channels, 10, use_custom=use_custom), device
-    )
+    builtin, custom = _builtin_and_custom(lambda use_custom: lt.ConvNet(n_channels, 10, use_custom=use_custom), device)
     x = torch.randn(shape, dtype=torch.float64, device=device)
-    _assert_same_outputs_and_grads(
-        builtin, custom, x
-    )  # training mode: batch statistics, running stats updated
+    _assert_same_outputs_and_grads(builtin, custom, x)  # training mode: batch statistics, running stats updated
     builtin.eval(), custom.eval()
     with torch.no_grad():
         torch.testing.assert_close(custom(x), builtin(x), **NETWORK_TOLERANCE)
@@ -404,9 +396,7 @@ def test_convnet_layout_follows_the_assignment() -> None:
     net = lt.ConvNet(3, 10)
     convs = [(name, m.out_channels) for name, m in net.named_modules() if isinstance(m, nn.Conv2d)]
     assert [c for _, c in convs] == [64, 128, 256, 256, 512, 512, 512, 512]
-    assert all(
-        m.kernel_size == (3, 3) and m.padding == (1, 1) for m in net.modules() if isinstance(m, nn.Conv2d)
-    )
+    assert all(m.kernel_size == (3, 3) and m.padding == (1, 1) for m in net.modules() if isinstance(m, nn.Conv2d))
     pools = [m for m in net.modules() if isinstance(m, nn.MaxPool2d)]
     assert len(pools) == 5 and all((p.kernel_size, p.stride, p.padding) == (3, 2, 1) for p in pools)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 8

@@ -231,9 +231,7 @@ def test_batchnorm_module_with_other_parameter_names_and_shapes(
     assert any("beta as bias" in n for n in report["notes"])
 
 
-def test_a_file_shadowing_a_library_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_file_shadowing_a_library_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "torch.py", "raise SystemExit('not the real torch')\n")
     target = write(tmp_path, "modules.py", MODULES) + ":LinearModule"
     assert main(["check", "linear", target]) == 2
@@ -241,9 +239,7 @@ def test_a_file_shadowing_a_library_is_a_usage_error(
     assert len(err) == 1 and "shadows the library 'torch'" in err[0]
 
 
-def test_a_file_that_fails_to_import_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_file_that_fails_to_import_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = write(tmp_path, "broken.py", "import numpy as np\ndef oops(:\n") + ":LinearModule"
     assert main(["check", "linear", target]) == 2
     err = capsys.readouterr().err.strip().splitlines()
