@@ -97,6 +97,8 @@ def load_target(spec: str) -> LoadedTarget:
     except Exception as exc:  # anything the user's module raises while importing
         raise InvalidTarget(f"cannot import {where}: {type(exc).__name__}: {exc}") from exc
     if not hasattr(module, name):
-        found = sorted(n for n in vars(module) if isinstance(getattr(module, n), type))
+        found = sorted(
+            n for n, v in vars(module).items() if isinstance(v, type) and getattr(v, "__module__", "") != "typing"
+        )
         raise InvalidTarget(f"{where} has no attribute {name!r}; classes found: {', '.join(found) or 'none'}")
     return LoadedTarget(getattr(module, name), spec, out.getvalue())

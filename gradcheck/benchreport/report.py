@@ -45,7 +45,7 @@ IMPL_NAMES = {
 PASS_ORDER = ("fwd", "bwd", "fwd+bwd", "check")
 CHECKER_ORDER = ("engine", "torch-fast", "torch-slow")
 CHECKER_NAMES = {
-    "engine": "gradcheck.check (directional)",
+    "engine": "gradcheck.check (fast)",
     "torch-fast": "torch gradcheck fast_mode=True",
     "torch-slow": "torch gradcheck fast_mode=False",
 }
