@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -180,7 +181,7 @@ def _linear_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
     return _F().linear(i["x"], p["weight"], p["bias"])
 
 
-register(
+LINEAR = register(
     Kind(
         name="linear",
         summary="y = x Wᵀ + b; dx = dout W, dW = doutᵀ x, db = Σ_b dout",
@@ -196,19 +197,15 @@ register(
 )
 
 register(
-    Kind(
+    replace(
+        LINEAR,
         name="linear_function",
         summary="torch Function y = x Wᵀ + b with a manual backward that supports double backward",
         protocol="function",
         builtin=("layers:LinearFunction",),
-        ctor=_linear_ctor,
-        shapes=matrix(features="in_features"),
-        params=_linear_params,
-        reference=_linear_ref,
         regimes=("normal", "large"),
         call=lambda ctor, v: (v["x"], v["weight"], v["bias"]),
         double_backward=True,
-        invariants=(inv.linear_in_x,),
     )
 )
 
@@ -238,7 +235,7 @@ def _norm_call(ctor: Ctor, v: Mapping[str, Any]) -> tuple[Any, ...]:
     return (v["x"], v["gamma"], v["beta"], ctor["eps"])
 
 
-register(
+BATCHNORM = register(
     Kind(
         name="batchnorm",
         summary=BN_SUMMARY + " (NumPy module)",
@@ -257,42 +254,29 @@ register(
 )
 
 register(
-    Kind(
+    replace(
+        BATCHNORM,
         name="batchnorm_function",
         summary=BN_SUMMARY + " (torch.autograd.Function, manual backward)",
         protocol="function",
         builtin=("layers:CustomBatchNormManualFunction",),
-        ctor=_norm_ctor("n_neurons"),
-        shapes=matrix(batch_lo=2, features="n_neurons"),
-        params=affine("n_neurons"),
-        reference=_batchnorm_ref,
-        semantics="batch_coupled",
-        regimes=NORM_REGIMES,
-        min_batch=2,
         call=_norm_call,
+        init={},
         invariants=(inv.batch_shift_invariant,),
     )
 )
 
 register(
-    Kind(
+    replace(
+        BATCHNORM,
         name="batchnorm_module",
         summary=BN_SUMMARY + " (nn.Module with γ, β as nn.Parameters)",
         protocol="module",
         builtin=("layers:CustomBatchNormManualModule", "layers:CustomBatchNormAutograd"),
-        ctor=_norm_ctor("n_neurons"),
-        shapes=matrix(batch_lo=2, features="n_neurons"),
-        params=affine("n_neurons"),
-        reference=_batchnorm_ref,
-        semantics="batch_coupled",
-        regimes=NORM_REGIMES,
-        min_batch=2,
-        init={"gamma": 1.0, "beta": 0.0},
-        invariants=(inv.batchnorm_standardises, inv.batch_shift_invariant),
     )
 )
 
-register(
+LAYERNORM = register(
     Kind(
         name="layernorm_function",
         summary=LN_SUMMARY + " (torch.autograd.Function, manual backward)",
@@ -309,18 +293,14 @@ register(
 )
 
 register(
-    Kind(
+    replace(
+        LAYERNORM,
         name="layernorm_module",
         summary=LN_SUMMARY + " (nn.Module with γ, β as nn.Parameters)",
         protocol="module",
         builtin=("layers:CustomLayerNormManualModule", "layers:CustomLayerNormAutograd"),
-        ctor=_norm_ctor("n_neurons"),
-        shapes=matrix(features="n_neurons"),
-        params=affine("n_neurons"),
-        reference=_layernorm_ref,
-        regimes=NORM_REGIMES,
+        call=None,
         init={"gamma": 1.0, "beta": 0.0},
-        invariants=(inv.sample_shift_invariant,),
     )
 )
 
@@ -361,7 +341,7 @@ def _conv_ref(ctor: Ctor, i: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
 
 CONV_SUMMARY = "2-d cross-correlation as torch.nn.functional.conv2d (stride, zero padding)"
 
-register(
+CONV2D = register(
     Kind(
         name="conv2d",
         summary=CONV_SUMMARY + " (NumPy module)",
@@ -377,18 +357,13 @@ register(
 )
 
 register(
-    Kind(
+    replace(
+        CONV2D,
         name="conv2d_function",
         summary=CONV_SUMMARY + " (torch.autograd.Function, manual backward)",
         protocol="function",
         builtin=("layers:Conv2dFunction",),
-        ctor=_conv_ctor,
-        shapes=_image("in_channels"),
-        params=_conv_params,
-        reference=_conv_ref,
-        regimes=("normal", "large"),
         call=lambda ctor, v: (v["x"], v["weight"], v["bias"], ctor["stride"], ctor["padding"]),
-        invariants=(inv.linear_in_x,),
     )
 )
 
