@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", default="docs", help="output folder (default: docs)")
     parser.add_argument("--title", default="Benchmarks", help="the report's title")
     parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots (no matplotlib needed)")
+    parser.add_argument(
+        "--notes", metavar="NOTES.md", help="Markdown appended as a 'Notes' section (why a target is not met, …)"
+    )
     return parser
 
 
@@ -50,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = load_results(args.results)
         before: Results | None = load_results(args.compare) if args.compare else None
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     except InvalidArgument as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{PROG}: error: {args.notes}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     figures: dict[str, str] = {}
@@ -63,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
             for key, path in plot_all(results.records, out / "figures").items():
                 figures[key] = path.relative_to(out).as_posix()
         md = out / "benchmarks.md"
-        md.write_text(render_markdown(results, title=args.title, figures=figures, before=before), encoding="utf-8")
+        text = render_markdown(results, title=args.title, figures=figures, before=before)
+        if notes:
+            text += "\n## Notes\n\n" + notes.strip() + "\n"
+        md.write_text(text, encoding="utf-8")
     except OSError as exc:
         print(f"{PROG}: error: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -72,3 +72,15 @@ def test_usage_errors_are_exit_2_and_help_is_0(capsys):
     assert main([]) == 2
     assert main(["--help"]) == 0
     capsys.readouterr()
+
+
+def test_notes_are_appended_and_a_missing_notes_file_is_exit_2(synth, write_json, tmp_path, capsys):
+    results = write_json(synth.document(_benches(synth)))
+    notes = tmp_path / "notes.md"
+    notes.write_text("**Why.** The batch-norm target needs a fused kernel.\n", encoding="utf-8")
+    assert main([str(results), "--out", str(tmp_path), "--no-plots", "--notes", str(notes)]) == 0
+    md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    assert md.rstrip().endswith("needs a fused kernel.") and "\n## Notes\n" in md
+    capsys.readouterr()
+    assert main([str(results), "--out", str(tmp_path), "--no-plots", "--notes", str(tmp_path / "none.md")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
