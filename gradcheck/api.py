@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gradcheck.engine.noise import rounding_noise
 from gradcheck.engine.summary import summarise
@@ -33,6 +34,11 @@ def validate_options(mode: str, n_directions: int, max_elementwise: int, seed: i
         raise InvalidArgument(f"seed={seed!r} must be a non-negative int")
 
 
+def least_precise(*dtypes: npt.DTypeLike) -> np.dtype:
+    """The float dtype with the largest ``ε`` among ``dtypes``."""
+    return max((np.dtype(d) for d in dtypes), key=lambda d: np.finfo(d).eps)
+
+
 def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtype) -> tuple[np.dtype, np.ndarray]:
     # A dtype-generic layer is differenced in float64; a layer that computes in float32 whatever it is given
     # (it casts its input or keeps float32 weights) is differenced in the dtype of its output, float64 input or not.
@@ -40,7 +46,7 @@ def _eval_dtype(view: OpView, point: dict[str, np.ndarray], layer_dtype: np.dtyp
     out = view.forward({k: v.astype(np.float64, copy=False) for k, v in point.items()})
     if out.dtype.kind != "f" or out.dtype == np.float64:
         return np.dtype(np.float64), out
-    return max(np.dtype(out.dtype), np.dtype(layer_dtype), key=lambda d: np.finfo(d).eps), out
+    return least_precise(out.dtype, layer_dtype), out
 
 
 class _VjpCache:
@@ -84,8 +90,7 @@ def _check_one(
 ) -> GradientResult:
     x = point[name]
     # The analytic side is only as precise as the least precise array the layer computes with.
-    dtypes = [np.dtype(v.dtype) for v in point.values()] + [np.dtype(eval_dtype)]
-    layer_dtype = max(dtypes, key=lambda d: np.finfo(d).eps)
+    layer_dtype = least_precise(*(v.dtype for v in point.values()), eval_dtype)
     eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
 
     def f(v: np.ndarray) -> np.ndarray:
@@ -104,7 +109,7 @@ def _check_one(
     rng = np.random.default_rng(opts["seed"])
     x64 = x.astype(np.float64)
     use_elementwise = opts["mode"] == "elementwise" or (opts["mode"] == "auto" and x.size <= opts["max_elementwise"])
-    kw = {
+    kw: dict[str, Any] = {
         "rng": rng,
         "eval_dtype": eval_dtype,
         "analytic_dtype": layer_dtype,
@@ -167,7 +172,7 @@ def _fast_screen(
     sizes = [int(np.prod(s)) for s in shapes.values()]
     x = np.concatenate([point[k].astype(np.float64).ravel() for k in names])
     scale = np.concatenate([element_scale(point[k], k in opts["positive"]).ravel() for k in names])
-    dtype = max([np.dtype(v.dtype) for v in point.values()] + [eval_dtype], key=lambda d: np.finfo(d).eps)
+    dtype = least_precise(*(v.dtype for v in point.values()), eval_dtype)
     eval_point = {k: v.astype(eval_dtype) for k, v in point.items()}
 
     def split(v: np.ndarray) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ keeps zeros and tiny entries from getting a step of zero, and scales with the ar
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "ANALYTIC_SAFETY",
@@ -30,7 +31,7 @@ FD_SAFETY = 2.0
 _SUPPORTED = (np.float16, np.float32, np.float64)
 
 
-def machine_eps(dtype: np.dtype | type) -> float:
+def machine_eps(dtype: npt.DTypeLike) -> float:
     """Unit roundoff ε of a floating dtype (2.2e-16 for float64, 1.2e-7 for float32)."""
     dt = np.dtype(dtype)
     if dt.type not in _SUPPORTED:
@@ -38,7 +39,7 @@ def machine_eps(dtype: np.dtype | type) -> float:
     return float(np.finfo(dt).eps)
 
 
-def base_step(dtype: np.dtype | type) -> float:
+def base_step(dtype: npt.DTypeLike) -> float:
     """Relative step ``ε^(1/3)``: balances the ``t²`` truncation and ``ε/t`` rounding of central differences."""
     return machine_eps(dtype) ** (1.0 / 3.0)
 

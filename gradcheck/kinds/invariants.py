@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gradcheck.engine.tolerances import machine_eps
+
 if TYPE_CHECKING:
     from gradcheck.checklist.trial import Trial
 
@@ -17,7 +19,7 @@ KAPPA = 64.0
 
 
 def _eps(trial: Trial) -> float:
-    return float(np.finfo(trial.case.dtype).eps)
+    return machine_eps(trial.case.dtype)
 
 
 def _report(name: str, err: float, tol: float, what: str) -> list[str]:
@@ -44,7 +46,12 @@ def rows_sum_to_one(trial: Trial) -> list[str]:
     view, values = trial.build()
     y = view.forward(values)
     err = float(np.max(np.abs(y.sum(axis=1) - 1)))
-    out = _report("rows sum to 1", err, KAPPA * _eps(trial) * y.shape[1], "a row of the softmax does not sum to 1")
+    out = _report(
+        "rows sum to 1",
+        err,
+        KAPPA * _eps(trial) * y.shape[1],
+        "a row of the softmax does not sum to 1",
+    )
     return out + ([] if (y >= 0).all() else ["rows sum to 1: negative probabilities in the output"])
 
 

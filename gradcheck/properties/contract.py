@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.checklist.trial import Trial
+from gradcheck.engine.tolerances import machine_eps
 from gradcheck.properties.compare import compare, perturbation_spread
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
-
-
-def _eps(dtype: str) -> float:
-    return float(np.finfo(dtype).eps)
 
 
 @prop(
@@ -83,7 +80,7 @@ def _one_input_at_a_time(trial: Trial, values: dict, cot: np.ndarray, grads: dic
             )
             continue
         err = float(np.max(np.abs(g.detach().numpy().astype(np.float64) - full), initial=0.0))
-        tol = 64 * _eps(trial.case.dtype) * float(np.max(np.abs(full), initial=0.0))
+        tol = 64 * machine_eps(trial.case.dtype) * float(np.max(np.abs(full), initial=0.0))
         if g.shape != wrt.shape or err > tol:
             problems.append(
                 f"with only {k!r} requiring a gradient, its gradient differs from the one computed "
@@ -107,12 +104,12 @@ def forward(trial: Trial) -> Outcome:
     view, values = trial.build()
     out = view.forward(values)
     want = trial.reference_forward(values)
-    spread = perturbation_spread(trial.reference_forward, values, _eps(trial.case.dtype), trial.case.seed)
+    spread = perturbation_spread(trial.reference_forward, values, machine_eps(trial.case.dtype), trial.case.seed)
     spread = spread + trial.reference_noise(values)
     r = compare(
         out,
         want,
-        eps=_eps(trial.case.dtype),
+        eps=machine_eps(trial.case.dtype),
         spread=spread,
         location=(view.name, "forward"),
         dtype=trial.case.dtype,

@@ -10,6 +10,7 @@ import numpy as np
 from gradcheck.api import check_view
 from gradcheck.checklist.trial import Trial
 from gradcheck.engine.noise import rounding_noise
+from gradcheck.engine.tolerances import machine_eps
 from gradcheck.properties.compare import compare, perturbation_spread, split_noise
 from gradcheck.properties.registry import Outcome, OutcomeStatus, prop
 from gradcheck.report.text import format_result
@@ -21,10 +22,6 @@ COT = "\0cotangent"
 
 def _drop(values: dict) -> dict:
     return {k: v for k, v in values.items() if k != COT}
-
-
-def _eps(dtype: str) -> float:
-    return float(np.finfo(dtype).eps)
 
 
 def _outcome(results: list[GradientResult]) -> Outcome:
@@ -105,7 +102,7 @@ def _autograd_one(
     r = compare(
         got,
         want,
-        eps=_eps(trial.case.dtype),
+        eps=machine_eps(trial.case.dtype),
         spread=spread,
         location=(view.name, "autograd", name),
         dtype=trial.case.dtype,
@@ -149,14 +146,17 @@ def autograd_agreement(trial: Trial) -> Outcome:
     ref = trial.reference_vjp(values, cot.astype(np.float64))
     # The cotangent is perturbed too: cancellation inside the backward shows up as sensitivity to it.
     spreads = perturbation_spread(
-        lambda v: trial.reference_vjp(_drop(v), v[COT]), {**values, COT: cot}, _eps(trial.case.dtype), trial.case.seed
+        lambda v: trial.reference_vjp(_drop(v), v[COT]),
+        {**values, COT: cot},
+        machine_eps(trial.case.dtype),
+        trial.case.seed,
     )
     # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
     own = trial.reference_noise(values, cot)
     results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
     if any(r.status == "fail" for r in results):
         # Another correct order of the same sums rounds differently: allow the oracle's own rounding of them.
-        noise = _oracle_split_noise(trial, values, cot, _eps(trial.case.dtype))
+        noise = _oracle_split_noise(trial, values, cot, machine_eps(trial.case.dtype))
         mine = layer_noise(view, values, cot, names, trial.case.dtype, trial.case.seed)
         results = [
             r
@@ -192,10 +192,10 @@ def _oracle_split_noise(trial: Trial, values: dict, cot: np.ndarray, eps: float)
     its float64 run is held to the oracle's float64 rounding by this property, its linearity in the cotangent by
     ``upstream_linearity``, so nothing wrong can hide in that allowance.
     """
-    scale = eps / _eps("float64")
+    scale = eps / machine_eps("float64")
     v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
     noise = split_noise(lambda c: trial.reference_vjp(v64, c), cot, trial.case.seed)
-    if eps > _eps("float64"):
+    if eps > machine_eps("float64"):
         view, _ = trial.build("float64")
         own = split_noise(lambda c: view.vjp(v64, c), cot, trial.case.seed)
         noise = {k: np.maximum(v, own[k]) if own.get(k) is not None else v for k, v in noise.items()}
@@ -218,13 +218,13 @@ def upstream_linearity(trial: Trial) -> Outcome:
     a, b = 2.0, -0.5
     g12 = a * g1 + b * g2
     v1, v2, v12 = (present(view.vjp(values, g)) for g in (g1, g2, g12))
-    eps = _eps(trial.case.dtype)
+    eps = machine_eps(trial.case.dtype)
     ref_noise = [trial.reference_noise(values, g) for g in (g1, g2, g12)]
     # The oracle's split noise only: the layer's own would excuse the very nonlinearity this property looks for.
     v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
     oracle = [
         {
-            k: n * (eps / _eps("float64"))
+            k: n * (eps / machine_eps("float64"))
             for k, n in split_noise(lambda c: trial.reference_vjp(v64, c), g, trial.case.seed).items()
         }
         for g in (g1, g2, g12)
@@ -264,7 +264,7 @@ def dtype_parity(trial: Trial) -> Outcome:
     v32, values32 = trial.build("float32")
     out64 = v64.forward(values64)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out64.shape).astype(np.float32)
-    eps32 = _eps("float32")
+    eps32 = machine_eps("float32")
     results = []
 
     def forward64(v: dict) -> np.ndarray:
@@ -370,7 +370,7 @@ def device_parity(trial: Trial) -> Outcome:
     cuda, _ = trial.build(device="cuda")
     out = cpu.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
-    eps = _eps(trial.case.dtype)
+    eps = machine_eps(trial.case.dtype)
     # Two devices sum in different orders: the measured rounding noise of the computation is the allowance.
     results = [
         compare(

@@ -8,6 +8,7 @@ import numpy as np
 
 from gradcheck.checklist.trial import Trial
 from gradcheck.engine.noise import rounding_noise
+from gradcheck.engine.tolerances import machine_eps
 from gradcheck.properties.compare import compare, perturbation_spread
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
@@ -16,7 +17,7 @@ from gradcheck.view.base import present
 
 
 def _eps(trial: Trial) -> float:
-    return float(np.finfo(trial.case.dtype).eps)
+    return machine_eps(trial.case.dtype)
 
 
 def _cmp(trial: Trial, got: Any, want: Any, spread: Any, *where: str) -> GradientResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.checklist.trial import Trial
+from gradcheck.engine.tolerances import machine_eps
 from gradcheck.properties.compare import compare
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.report.text import format_result
@@ -54,7 +55,7 @@ def state(trial: Trial) -> Outcome:
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape)
     fresh = present(fresh_view.vjp(values, cot))
     once, twice = (present(g) for g in view.probe_interleaved(first, values, cot))
-    eps = float(np.finfo(trial.case.dtype).eps)
+    eps = machine_eps(trial.case.dtype)
     problems, details = [], []
     noise = trial.reference_noise(values, cot)
     for k, want in fresh.items():

@@ -99,28 +99,16 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
 
     def vjp(values: Values, cot: np.ndarray) -> Grads:
         out = forward(values)
-        if target is not None:
-            dx = call_layer(name, "backward", module.backward, values["x"].copy(), target.copy())
-            dx = None if dx is None else _scaled(as_output(name, "backward", dx), cot)
-        else:
-            dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
-            dx = call_layer(name, "backward", module.backward, dout, context=lambda: describe({"dout": dout}))
-            dx = None if dx is None else as_output(name, "backward", dx)
-        grads: Grads = {"x": dx}
-        for k, (owner, key) in table.items():
-            g = getattr(owner, "grads", {}).get(key) if isinstance(getattr(owner, "grads", None), dict) else None
-            if g is None:
-                raise LayerError(f"{name}: grads has no entry {key!r} after backward (params has {key!r})")
-            grads[k] = np.array(g, dtype=np.asarray(g).dtype, copy=True)
-        return grads
+        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
+        return _collect(call_backward(dout, values["x"].copy()), cot)
 
     def restore() -> None:
         set_params(original)
 
     def call_backward(dout: np.ndarray, x: np.ndarray) -> object:
         if target is not None:
-            return call_layer(name, "backward", module.backward, x, target)
-        return call_layer(name, "backward", module.backward, dout)
+            return call_layer(name, "backward", module.backward, x, target.copy())
+        return call_layer(name, "backward", module.backward, dout, context=lambda: describe({"dout": dout}))
 
     def probe_purity(values: Values, cot: np.ndarray) -> list[str]:
         set_params(values)
@@ -157,11 +145,16 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
         return grads_once, grads_twice
 
     def _collect(dx: object, cot: np.ndarray) -> Grads:
-        if dx is not None and target is not None:
-            dx = _scaled(as_output(name, "backward", dx), cot)
-        grads: Grads = {"x": None if dx is None else np.array(dx, copy=True)}
+        """The input gradient (scaled by the cotangent for a loss) and copies of every parameter gradient."""
+        if dx is not None:
+            dx = as_output(name, "backward", dx)
+            dx = _scaled(dx, cot) if target is not None else dx.copy()
+        grads: Grads = {"x": dx}
         for k, (owner, key) in table.items():
-            grads[k] = np.array(owner.grads[key], copy=True)
+            g = getattr(owner, "grads", {}).get(key) if isinstance(getattr(owner, "grads", None), dict) else None
+            if g is None:
+                raise LayerError(f"{name}: grads has no entry {key!r} after backward (params has {key!r})")
+            grads[k] = np.array(g, copy=True)
         return grads
 
     notes = ["NumPy loss module: forward(x, y) / backward(x, y)" if loss else "NumPy module: forward / backward"]
