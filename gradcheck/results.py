@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from typing import Any, Literal
 
-__all__ = ["GradientResult", "Report", "Status"]
+__all__ = ["Finding", "GradientResult", "LayerFault", "Report", "Status", "Verdict", "worst_verdict"]
 
-Status = Literal["pass", "kink", "fail", "error", "skip"]
+#: The status of one comparison record. ``kink`` is a pass at a non-differentiable point.
+Status = Literal["pass", "kink", "warn", "fail", "error", "skip"]
+#: The verdict of a property or a run: ``warn`` is a finding that leaves the gradients right.
+Verdict = Literal["pass", "warn", "fail", "error", "skip"]
+
+#: Severity order of verdicts: the verdict of a collection is its most severe member.
+SEVERITY: dict[str, int] = {"skip": 0, "pass": 1, "kink": 1, "warn": 2, "fail": 3, "error": 4}
+
+
+def worst_verdict(statuses: "Iterable[str]", empty: Verdict = "skip") -> Verdict:
+    """The most severe of ``statuses`` as a verdict (``kink`` counts as ``pass``); ``empty`` when there are none."""
+    found = [s for s in statuses]
+    if not found:
+        return empty
+    worst = max(found, key=lambda s: SEVERITY[s])
+    return "pass" if worst == "kink" else worst  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -42,15 +58,78 @@ class GradientResult:
     device: str = "cpu"
     message: str = ""
     diagnosis: str = ""
+    #: What the values are: ``gradient`` (a VJP) or ``output`` (a forward value, an identity's two sides).
+    compared: str = "gradient"
+    #: What the analytic value was compared with: ``finite differences``, ``PyTorch reference``,
+    #: ``float64 run``, ``fresh instance``... (renderers say "reference" instead of "numeric" unless it is FD).
+    against: str = "finite differences"
 
     @property
     def passed(self) -> bool:
-        """True for ``pass``, ``kink`` and ``skip``."""
-        return self.status in ("pass", "kink", "skip")
+        """True for ``pass``, ``kink``, ``warn`` and ``skip``."""
+        return self.status in ("pass", "kink", "warn", "skip")
+
+    @property
+    def margin(self) -> float:
+        """``tolerance / greatest difference`` at the worst element (``inf`` when they agree exactly)."""
+        if self.max_abs_err <= 0 or not self.tolerance:
+            return float("inf")
+        return self.tolerance / self.max_abs_err
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field plus ``passed``."""
-        return {**asdict(self), "passed": self.passed}
+        """A JSON-ready dict of every field plus ``passed`` and ``margin``."""
+        margin = self.margin
+        return {**asdict(self), "passed": self.passed, "margin": None if margin == float("inf") else margin}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding that is not an elementwise comparison: a wrong dtype, an in-place write, a violated identity.
+
+    ``observed`` is one factual line (what was seen), ``expected`` what the contract asks; ``error`` and
+    ``tolerance`` carry the numbers when there are any. ``explanation`` is the harness's best guess at the cause
+    ("an epsilon of about 1e-10 added to the probabilities?"). Renderers in :mod:`gradcheck.report` make the text.
+    """
+
+    check: str
+    status: Literal["warn", "fail"]
+    observed: str
+    expected: str = ""
+    error: float | None = None
+    tolerance: float | None = None
+    location: tuple[str, ...] = ()
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LayerFault:
+    """An exception raised by the checked layer's own code, located in the user's file.
+
+    ``file``/``line``/``source`` are those of the innermost frame in the user's code (not the harness, not
+    NumPy or torch); ``call`` is what the harness was calling (``forward``, ``backward``, ``__init__``...).
+    """
+
+    layer: str
+    call: str
+    exc_type: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    source: str | None = None
+    context: str = ""
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Identity of the fault for "said once": the same exception at the same line is one fault."""
+        return (self.exc_type, self.message, self.file, self.line)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -10,27 +10,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from gradcheck.results import Finding, GradientResult, LayerFault, worst_verdict
+
 if TYPE_CHECKING:
     from gradcheck.checklist.trial import Trial
     from gradcheck.kinds import Kind
-    from gradcheck.results import GradientResult
 
 __all__ = ["PROPERTIES", "Outcome", "Property", "get_property", "prop"]
 
-OutcomeStatus = Literal["pass", "fail", "error", "skip"]
+OutcomeStatus = Literal["pass", "warn", "fail", "error", "skip"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one property found on one trial: a status, a message and any gradient records behind it."""
+    """What one property found on one trial: a verdict and the records behind it (never text to print).
+
+    ``details`` are the comparisons made (passing ones too: their margins are data), ``findings`` the
+    non-elementwise findings, ``fault`` the layer's own exception when the property could not finish, and
+    ``reason`` the one-line reason of a ``skip`` (or of an internal error of the harness). Renderers in
+    :mod:`gradcheck.report` turn an outcome into text, JSON or Markdown.
+    """
 
     status: OutcomeStatus
-    message: str = ""
+    message: str = ""  # transitional: free text; to be replaced by records + ``reason``
     details: tuple[GradientResult, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    fault: LayerFault | None = None
+    reason: str = ""
+
+    @staticmethod
+    def from_records(details: tuple[GradientResult, ...] = (), findings: tuple[Finding, ...] = ()) -> Outcome:
+        """The verdict of ``details`` and ``findings`` together: the most severe status, ``pass`` if none."""
+        status = worst_verdict([*(r.status for r in details), *(f.status for f in findings)], empty="pass")
+        return Outcome(status, details=tuple(details), findings=tuple(findings))
 
     @staticmethod
     def from_problems(problems: list[str], details: tuple[GradientResult, ...] = ()) -> Outcome:
-        """``pass`` when ``problems`` is empty, else ``fail`` with one problem per line."""
+        """Transitional: ``pass`` when ``problems`` is empty, else ``fail`` with one problem per line."""
         return Outcome("fail", "\n".join(problems), details) if problems else Outcome("pass", "", details)
 
 
