@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = ["Finding", "GradientResult", "LayerFault", "Report", "Status", "Verdict", "worst_verdict"]
@@ -17,7 +17,7 @@ Verdict = Literal["pass", "warn", "fail", "error", "skip"]
 SEVERITY: dict[str, int] = {"skip": 0, "pass": 1, "kink": 1, "warn": 2, "fail": 3, "error": 4}
 
 
-def worst_verdict(statuses: "Iterable[str]", empty: Verdict = "skip") -> Verdict:
+def worst_verdict(statuses: Iterable[str], empty: Verdict = "skip") -> Verdict:
     """The most severe of ``statuses`` as a verdict (``kink`` counts as ``pass``); ``empty`` when there are none."""
     found = [s for s in statuses]
     if not found:

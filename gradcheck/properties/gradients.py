@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.api import check_view
 from gradcheck.checklist.trial import Trial
 from gradcheck.engine.noise import rounding_noise
 from gradcheck.engine.tolerances import machine_eps
@@ -15,6 +14,7 @@ from gradcheck.properties.compare import compare, perturbation_spread, split_noi
 from gradcheck.properties.registry import Outcome, OutcomeStatus, prop
 from gradcheck.report.text import format_result
 from gradcheck.results import GradientResult
+from gradcheck.verify import check_view
 from gradcheck.view.base import present
 
 COT = "\0cotangent"

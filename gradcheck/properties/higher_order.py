@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.api import check_view
 from gradcheck.checklist.trial import Trial
 from gradcheck.engine.finite_diff import derivative
 from gradcheck.engine.tolerances import base_step, element_scale, machine_eps
 from gradcheck.results import GradientResult
+from gradcheck.verify import check_view
 from gradcheck.view import OpView
 from gradcheck.view.base import Values, call_layer
 
