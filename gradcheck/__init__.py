@@ -6,7 +6,9 @@ Public API (everything else is internal and may change):
   ``torch.autograd.Function`` against finite differences with derived steps and tolerances;
 * :func:`check_jacobian`: one closed-form Jacobian (an equation of a derivation) against finite differences;
 * :func:`check_kind`: the property checklist of a known kind of layer on Hypothesis-generated cases;
-* the records :class:`GradientResult`, :class:`Report` and the exceptions in :mod:`gradcheck.errors`.
+* :func:`check_layer`: the checklist of a layer without a kind, inferred from one example call (no oracle needed);
+* the records :class:`GradientResult`, :class:`Report`, the exceptions in :mod:`gradcheck.errors` and
+  :class:`GradcheckWarning` (a finding that leaves the gradients right; ``strict`` makes it fail).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gradcheck.api import assert_gradients, check
 from gradcheck.engine.jacobian import check_jacobian
 from gradcheck.errors import (
     GradcheckError,
+    GradcheckWarning,
     GradientMismatch,
     InvalidArgument,
     InvalidTarget,
@@ -28,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
+    "GradcheckWarning",
     "GradientMismatch",
     "GradientResult",
     "InvalidArgument",
@@ -39,6 +43,7 @@ __all__ = [
     "check",
     "check_jacobian",
     "check_kind",
+    "check_layer",
 ]
 
 
@@ -48,4 +53,8 @@ def __getattr__(name: str) -> Any:
         from gradcheck.checklist.runner import check_kind
 
         return check_kind
+    if name == "check_layer":  # a layer without a kind, from one example (gradcheck.auto)
+        from gradcheck.auto import check_layer
+
+        return check_layer
     raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gradcheck.errors import GradientMismatch
+from gradcheck.report.text import render_failures
 from gradcheck.results import Report
 from gradcheck.verify import check_view, validate_options
 from gradcheck.view import adapt
@@ -132,7 +133,5 @@ def assert_gradients(layer: Any, *inputs: Any, **options: Any) -> Report:
     __tracebackhide__ = True
     report = check(layer, *inputs, **options)
     if not report.passed:
-        from gradcheck.report.text import render_failures
-
         raise GradientMismatch(render_failures(report))
     return report

@@ -1,23 +1,31 @@
 """The ``gradcheck`` command: ``check``, ``list``, ``train`` and ``bench-report``.
 
-Exit status: 0 when every property passed, 1 when any failed, 2 for a usage error (one-line reason).
+Exit status: 0 when every property passed (warnings allowed, unless ``--strict``), 1 when one failed or errored,
+2 for a usage error (one line on stderr: an unknown kind, a file that does not import, a class that does not fit
+its kind, ``--device cuda`` where it cannot run), 130 when interrupted (Ctrl-C; the report so far is printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
-from gradcheck.errors import GradcheckError
+from gradcheck.errors import InvalidArgument, InvalidTarget
+from gradcheck.usage import USAGE_ERROR, ArgumentParser, UsageError, parse_args, usage_error
 
-__all__ = ["main"]
+__all__ = ["INTERRUPTED", "USAGE_ERROR", "main", "run_checklist"]
 
-USAGE_ERROR = 2
+PROG = "gradcheck"
+#: The exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gradcheck", description="Gradient verification for hand-written layers.")
+    p = ArgumentParser(prog=PROG, description="Gradient verification for hand-written layers.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the property checklist on an implementation of a kind")
     c.add_argument("kind", nargs="?", help="kind of layer (see 'gradcheck list')")
@@ -33,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     c.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    c.add_argument("--strict", action="store_true", help="warnings fail the run (exit status 1)")
     c.add_argument(
         "--property",
         action="append",
@@ -51,15 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(label: str) -> Callable[[str, int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
+# --- gradcheck check ----------------------------------------------------------------------------------------
 
-    def show(name: str, i: int, n: int) -> None:
-        sys.stderr.write(f"\r\033[K[{i + 1:2d}/{n}] {label}: {name}")
-        sys.stderr.flush()
 
-    return show
+@dataclass(frozen=True)
+class _Run:
+    """One implementation to check: loaded, fitted to its kind, on its device."""
+
+    kind: Any  # gradcheck.kinds.Kind (imported lazily: `gradcheck list --help` stays fast)
+    spec: str
+    obj: Any
+    captured: str
+    device: str
 
 
 def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -67,56 +79,143 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
 
     if args.all:
         if args.kind or args.target:
-            raise GradcheckError("--all takes no KIND or TARGET")
+            raise UsageError("--all takes no KIND or TARGET")
         get_kind("relu")  # loads the built-in declarations
         return [(k.name, t) for k in KINDS.values() for t in k.builtin]
     if not (args.kind and args.target):
-        raise GradcheckError("check needs KIND and TARGET (or --all); see 'gradcheck list' for kinds")
+        raise UsageError("check needs KIND and TARGET (or --all); see 'gradcheck list' for kinds")
     get_kind(args.kind)
     return [(args.kind, args.target)]
 
 
-def _check(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from gradcheck.checklist.runner import check_kind
+def _prepare(targets: Sequence[tuple[str, str]], device: str, every_kind: bool) -> list[_Run]:
+    """Load every target and refuse, before anything runs, what cannot be checked (one line each)."""
+    from gradcheck.checklist.fit import check_device, check_fits
+    from gradcheck.kinds import get_kind
     from gradcheck.loading import load_target
+
+    runs = []
+    for name, spec in targets:
+        kind = get_kind(name)
+        # --all --device cuda: the torch kinds on the GPU, the NumPy ones where they run (the CPU).
+        on = "cpu" if every_kind and kind.protocol in ("numpy", "numpy_loss") else device
+        check_device(kind, on)
+        loaded = load_target(spec)
+        check_fits(kind, loaded.obj)
+        runs.append(_Run(kind, spec, loaded.obj, loaded.captured, on))
+    return runs
+
+
+class _Progress:
+    """One tqdm bar on stderr for the whole run (every case of every target); nothing unless stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.bar: Any = None
+        self.offset = 0
+        if total and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is optional: no bar
+                return
+            self.bar = tqdm(total=total, file=sys.stderr, unit="case", leave=False, dynamic_ncols=True)
+
+    def callback(self, label: str) -> Callable[[str, int, int], None] | None:
+        """The ``on_case`` callback for one target, placed after the targets before it."""
+        if self.bar is None:
+            return None
+        offset = self.offset
+
+        def tick(prop: str, done: int, total: int) -> None:
+            self.bar.set_description_str(f"{label}: {prop}", refresh=False)
+            self.bar.update(offset + done - self.bar.n)
+
+        return tick
+
+    def advance(self, cases: int) -> None:
+        """The next target's cases start after ``cases`` more."""
+        self.offset += cases
+
+    def close(self) -> None:
+        """Remove the bar (the report follows on stdout)."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cases(run: _Run, args: argparse.Namespace) -> int:
+    from gradcheck.checklist.runner import planned_cases
+
+    props = args.properties or ()
+    return planned_cases(run.kind, profile=args.profile, max_examples=args.max_examples, properties=props)
+
+
+def _check_one(run: _Run, args: argparse.Namespace, progress: _Progress) -> Any:
+    from gradcheck.checklist.runner import check_kind
+
+    report = check_kind(
+        run.kind,
+        run.obj,
+        seed=args.seed,
+        profile=args.profile,
+        max_examples=args.max_examples,
+        properties=args.properties,
+        device=run.device,
+        label=run.spec,
+        strict=args.strict,
+        on_case=progress.callback(f"{run.kind.name} · {run.spec}"),
+    )
+    progress.advance(_cases(run, args))
+    if run.captured:
+        note = f"the module printed while imported: {run.captured.strip()[:200]!r}"
+        report = replace(report, notes=(*report.notes, note))
+    return report
+
+
+def run_checklist(targets: Sequence[tuple[str, str]], args: argparse.Namespace) -> int:
+    """Check ``(kind, target spec)`` pairs with the options of ``gradcheck check``; print the report; the exit status.
+
+    Every target is loaded and fitted to its kind before any property runs (a misfit is a usage error, raised as
+    :class:`~gradcheck.errors.InvalidTarget`). Ctrl-C prints the reports finished so far, the interrupted one
+    included as far as it got, and returns :data:`INTERRUPTED`.
+    """
+    from gradcheck.checklist.runner import Interrupted
     from gradcheck.report.checklist import render
 
-    reports = []
-    for kind, spec in _targets(args):
-        loaded = load_target(spec)
-        report = check_kind(
-            kind,
-            loaded.obj,
-            seed=args.seed,
-            profile=args.profile,
-            max_examples=args.max_examples,
-            properties=args.properties,
-            device=args.device,
-            label=spec,
-            on_property=_progress(f"{kind} · {spec}"),
-        )
-        if loaded.captured:
-            report = replace(
-                report,
-                notes=(
-                    *report.notes,
-                    f"the module printed while imported: {loaded.captured.strip()[:200]!r}",
-                ),
-            )
-        reports.append(report)
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K")
+    runs = _prepare(targets, args.device, every_kind=args.all)
+    progress = _Progress(sum(_cases(r, args) for r in runs))
+    reports: list[Any] = []
+    stopped = ""
+    try:
+        for run in runs:
+            reports.append(_check_one(run, args, progress))
+    except Interrupted as exc:
+        reports.append(exc.report)
+        stopped = "interrupted"
+    except KeyboardInterrupt:  # between two targets
+        stopped = "interrupted"
+    except SystemExit as exc:  # the checked code's exit() got past every guard: never a silent exit status
+        stopped = f"the checked code called exit({exc.code!r}) where the harness could not catch it"
+    finally:
+        progress.close()
     print(render(reports, args.format))
+    if stopped:
+        print(f"{PROG}: {stopped}; {len(reports)} of {len(runs)} targets reported", file=sys.stderr)
+        return INTERRUPTED if stopped == "interrupted" else 1
     return 0 if all(r.passed for r in reports) else 1
 
 
-def _list(markdown: bool) -> int:
-    from gradcheck.kinds import KINDS, get_kind
-    from gradcheck.properties.registry import load
+def _check(args: argparse.Namespace) -> int:
+    """``gradcheck check KIND TARGET`` and ``gradcheck check --all``."""
+    return run_checklist(_targets(args), args)
 
-    if markdown:
+
+# --- the other commands -------------------------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace) -> int:
+    from gradcheck.kinds import KINDS, get_kind
+    from gradcheck.properties import load
+
+    if args.markdown:
         from gradcheck.report.checklist_doc import render_checklist_doc
 
         print(render_checklist_doc(), end="")
@@ -141,17 +240,29 @@ def _delegate(command: str, argv: list[str]) -> int:
     return int(bench_main(argv))
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": _check, "list": _list}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gradcheck`` console script and of ``python -m gradcheck``."""
+    """Entry point of the ``gradcheck`` console script and of ``python -m gradcheck``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("train", "bench-report"):
         return _delegate(argv[0], argv[1:])
-    args = _parser().parse_args(argv)
+    if argv[:2] == ["check", "auto"]:  # issue 14: a layer without a kind, from one example (gradcheck.auto)
+        from gradcheck.auto.cli import main as auto_main
+
+        return auto_main(argv[2:])
+    if len(argv) > 1 and argv[0] == "check" and os.path.isdir(argv[1]):  # issue 14: submission directories
+        from gradcheck.submissions.cli import main as submissions_main
+
+        return submissions_main(argv[1:])
+    args = parse_args(_parser(), argv)
+    if isinstance(args, int):
+        return args
     try:
-        return _list(args.markdown) if args.command == "list" else _check(args)
-    except GradcheckError as exc:
-        print(f"gradcheck: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+        return _COMMANDS[args.command](args)
+    except (InvalidArgument, InvalidTarget) as exc:  # UsageError is an InvalidArgument
+        return usage_error(PROG, exc)
 
 
 if __name__ == "__main__":

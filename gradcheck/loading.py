@@ -83,19 +83,36 @@ def _import_module(name: str) -> Any:
             sys.path.remove(cwd)
 
 
+def _one_line(exc: BaseException) -> str:
+    # With the line of the user's file it came from: "NameError: name 'np' is not defined (modules.py:3)".
+    from gradcheck.view.base import user_frame
+
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # a user exception whose __str__ fails
+        text = ""
+    frame = user_frame(exc.__traceback__)
+    at = f" ({frame.filename}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {text}{at}" if text else f"{type(exc).__name__}{at}"
+
+
 def load_target(spec: str) -> LoadedTarget:
-    """Import the class named by ``spec``; raise :class:`InvalidTarget` with a one-line reason on failure."""
+    """Import the class named by ``spec``; raise :class:`InvalidTarget` with a one-line reason on failure.
+
+    Whatever the module raises while being imported (``SystemExit`` included) is that one line; only
+    ``KeyboardInterrupt`` passes.
+    """
     where, name = _split(spec)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             module = _import_file(Path(where)) if where.endswith(".py") else _import_module(where)
-    except InvalidTarget:
+    except (InvalidTarget, KeyboardInterrupt):
         raise
     except SystemExit as exc:
-        raise InvalidTarget(f"importing {where} called exit({exc.code})") from exc
-    except Exception as exc:  # anything the user's module raises while importing
-        raise InvalidTarget(f"cannot import {where}: {type(exc).__name__}: {exc}") from exc
+        raise InvalidTarget(f"cannot import {where}: it called exit({exc.code!r}) while being imported") from exc
+    except BaseException as exc:  # anything the user's module raises while importing (Ctrl-C aside)
+        raise InvalidTarget(f"cannot import {where}: {_one_line(exc)}") from exc
     if not hasattr(module, name):
         found = sorted(
             n for n, v in vars(module).items() if isinstance(v, type) and getattr(v, "__module__", "") != "typing"

@@ -7,9 +7,13 @@ are imported inside the hooks and fixtures that need them, never here.
   ``dev``): the number of Hypothesis cases per property of the checklist, and the Hypothesis profile loaded for
   the run (registered here with ``deadline=None``), unless ``--hypothesis-profile`` or a conftest chose one.
 * ``--gradcheck-seed N`` (default 0) and ``--gradcheck-max-examples N``: the checklist's seed and case count.
+* ``--gradcheck-strict``: a property that warns (the gradients are right, something else deserves attention)
+  fails its test; without it the test passes and the finding is a :class:`~gradcheck.errors.GradcheckWarning`.
 * markers ``gradcheck`` (every test made by :func:`gradcheck.testing.checklist`; select with ``-m gradcheck``) and
   ``cuda`` (skipped, with the reason, when no CUDA device is available);
-* fixtures ``device`` (``cpu``, ``cuda``), ``dtype`` (``float64``, ``float32``) and ``gradcheck_options``.
+* fixtures, all prefixed so that installing gradcheck adds no name to a project that does not ask for them:
+  ``gradcheck_device`` (``cpu``, ``cuda``), ``gradcheck_dtype`` (``float64``, ``float32``) and
+  ``gradcheck_options``.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ PROFILE_NAMES = ("dev", "ci", "thorough")
 
 @dataclass(frozen=True)
 class GradcheckOptions:
-    """What the command line chose for the checklist: profile, seed and an optional case count."""
+    """What the command line chose for the checklist: profile, seed, an optional case count, and strictness."""
 
     profile: str
     seed: int = 0
     max_examples: int | None = None
+    strict: bool = False
 
 
 _OPTIONS = pytest.StashKey[GradcheckOptions]()
@@ -60,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gradcheck-max-examples", type=int, default=None, help="cases per checklist property (overrides the profile)"
     )
+    group.addoption(
+        "--gradcheck-strict",
+        action="store_true",
+        default=False,
+        help="a checklist property that warns fails its test (default: it passes with a GradcheckWarning)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,7 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     max_examples = config.getoption("gradcheck_max_examples", None)
     if max_examples is not None and max_examples < 1:
         raise pytest.UsageError(f"--gradcheck-max-examples must be at least 1, got {max_examples}")
-    config.stash[_OPTIONS] = GradcheckOptions(profile, config.getoption("gradcheck_seed", 0) or 0, max_examples)
+    seed = config.getoption("gradcheck_seed", 0) or 0
+    strict = bool(config.getoption("gradcheck_strict", False))
+    config.stash[_OPTIONS] = GradcheckOptions(profile, seed, max_examples, strict)
     _load_hypothesis_profile(config, profile)
 
 
@@ -90,7 +103,7 @@ def _load_hypothesis_profile(config: pytest.Config, profile: str) -> None:
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
-    from gradcheck.checklist.profiles import PROFILES
+    from gradcheck.checklist.profiles import profile_settings
 
     # Hypothesis registers a "ci" profile of its own (and loads it when CI is set): ours extends it. A profile
     # registered or loaded by the project (its conftest runs before this hook) is left alone.
@@ -102,7 +115,7 @@ def _load_hypothesis_profile(config: pytest.Config, profile: str) -> None:
         except InvalidArgument:
             existing = None
         if existing is None or existing is builtin_ci:
-            settings.register_profile(name, existing, max_examples=PROFILES[name], deadline=None)
+            settings.register_profile(name, existing, max_examples=profile_settings(name).max_examples, deadline=None)
             ours.append(name)
     current = settings.get_current_profile_name()
     if config.getoption("hypothesis_profile", None) or current not in ("default", *ours):
@@ -114,7 +127,7 @@ def _load_hypothesis_profile(config: pytest.Config, profile: str) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     o = options(config)
     cases = f"{o.max_examples} cases per property" if o.max_examples else f"profile {o.profile}"
-    return f"gradcheck: {cases}, seed {o.seed}"
+    return f"gradcheck: {cases}, seed {o.seed}" + (", strict (warnings fail)" if o.strict else "")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -136,18 +149,18 @@ def _no_cuda() -> str:
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
-def device(request: pytest.FixtureRequest) -> str:
+def gradcheck_device(request: pytest.FixtureRequest) -> str:
     """``"cpu"`` and ``"cuda"``; the CUDA case is skipped, with the reason, when no GPU is available."""
     return str(request.param)
 
 
 @pytest.fixture(params=["float64", "float32"])
-def dtype(request: pytest.FixtureRequest) -> str:
+def gradcheck_dtype(request: pytest.FixtureRequest) -> str:
     """``"float64"`` and ``"float32"`` (NumPy dtype names; ``getattr(torch, dtype)`` for torch)."""
     return str(request.param)
 
 
 @pytest.fixture(scope="session")
 def gradcheck_options(pytestconfig: pytest.Config) -> GradcheckOptions:
-    """The checklist's profile, seed and case count chosen on the command line."""
+    """The checklist's profile, seed, case count and strictness chosen on the command line."""
     return options(pytestconfig)

@@ -5,27 +5,30 @@
 in a test module makes ``test_linear[interface]``, ``test_linear[input_gradient]``, … one pytest test per
 property; properties that do not apply to the kind are pytest skips with the reason. A failure is reported in the
 harness's template (what failed, the shrunk minimal example, a ``gradcheck check`` command and a pytest command
-that reproduce it) with no harness frames in the traceback. The options of the :mod:`gradcheck.pytest_plugin`
-(``--gradcheck-profile``, ``--gradcheck-seed``, ``--gradcheck-max-examples``) apply.
+that reproduce it) with no harness frames in the traceback. A property that warns passes with a
+:class:`~gradcheck.errors.GradcheckWarning` (shown in pytest's warnings summary) unless strict. The options of the
+:mod:`gradcheck.pytest_plugin` (``--gradcheck-profile``, ``--gradcheck-seed``, ``--gradcheck-max-examples``,
+``--gradcheck-strict``) apply.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gradcheck.errors import GradientMismatch, InvalidArgument, LayerError
+from gradcheck.errors import GradcheckWarning, GradientMismatch, InvalidArgument, LayerError
 
 if TYPE_CHECKING:
     from gradcheck.checklist.runner import PropertyResult
     from gradcheck.kinds import Kind
 
-__all__ = ["checklist"]
+__all__ = ["checklist", "checklist_from_example"]
 
 DEVICES = ("cpu", "cuda")
 
@@ -37,6 +40,7 @@ def checklist(
     properties: Sequence[str] | None = None,
     devices: Sequence[str] = ("cpu",),
     label: str | None = None,
+    strict: bool | None = None,
 ) -> Callable[..., None]:
     """A pytest test function, parametrized with one test per property of ``kind``'s checklist, for ``target``.
 
@@ -56,6 +60,8 @@ def checklist(
         devices: ``"cpu"`` and/or ``"cuda"`` (torch kinds only); default ``("cpu",)``.
         label: how the target is named in messages (default: ``module:ClassName``, or ``file.py:ClassName`` for a
             class defined in a test file, which is what ``gradcheck check`` loads).
+        strict: a property that warns fails its test (``True``) or passes with a ``GradcheckWarning`` (``False``);
+            default ``None``: as ``--gradcheck-strict`` says.
 
     Returns:
         The test function; its attributes ``gradcheck_kind`` and ``gradcheck_target`` hold the kind and the
@@ -76,7 +82,7 @@ def checklist(
     """
     __tracebackhide__ = True  # a misuse is reported at the user's line
     from gradcheck.kinds import Kind, get_kind
-    from gradcheck.properties.registry import load
+    from gradcheck.properties import load
 
     try:
         k = kind if isinstance(kind, Kind) else get_kind(_kind_name(kind))
@@ -105,10 +111,10 @@ def checklist(
     params = [_param(registry[n], k, d, len(devices) > 1 or d != "cpu") for n in names for d in devices]
 
     @pytest.mark.gradcheck(kind=k.name)
-    @pytest.mark.parametrize(("gradcheck_property", "gradcheck_device"), params)
-    def test(gradcheck_property: str, gradcheck_device: str, request: pytest.FixtureRequest) -> None:
+    @pytest.mark.parametrize(("gradcheck_property", "gradcheck_on_device"), params)
+    def test(gradcheck_property: str, gradcheck_on_device: str, request: pytest.FixtureRequest) -> None:
         __tracebackhide__ = True
-        _run(k, target, label, gradcheck_property, gradcheck_device, request)
+        _run(k, target, label, gradcheck_property, gradcheck_on_device, strict, request)
 
     # Report the tests where the user wrote them (skip lines, --junitxml file/line), not in this module.
     caller = sys._getframe(1).f_code.co_filename, sys._getframe(1).f_lineno
@@ -153,7 +159,15 @@ def _default_label(target: Any, root: str) -> str | None:
     return f"{module_name}:{qual}"
 
 
-def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str, request: pytest.FixtureRequest) -> None:
+def _run(
+    kind: Kind,
+    target: Any,
+    label: str | None,
+    prop: str,
+    device: str,
+    strict: bool | None,
+    request: pytest.FixtureRequest,
+) -> None:
     __tracebackhide__ = True
     from gradcheck.checklist.runner import check_kind
     from gradcheck.kinds import KINDS
@@ -172,25 +186,32 @@ def _run(kind: Kind, target: Any, label: str | None, prop: str, device: str, req
         properties=[prop],
         device=device,
         label=name,
+        strict=opts.strict if strict is None else strict,
     )
     (p,) = report.properties
     if p.status == "skip":
-        _skip(f"{p.name}: {p.message}")
-    if p.status == "pass":
+        _skip(f"{p.name}: {p.reason}")
+    if report.passed and p.status == "pass":
         return
     rerun = f"pytest '{request.node.nodeid}' --gradcheck-seed {opts.seed} --gradcheck-profile {opts.profile}"
     if opts.max_examples is not None:
         rerun += f" --gradcheck-max-examples {opts.max_examples}"
+    if report.strict:
+        rerun += " --gradcheck-strict"
     cli = p.reproduce
     if cli and opts.max_examples is not None:
         cli += f" --max-examples {opts.max_examples}"
     runnable = KINDS.get(kind.name) is kind and (label is not None or _default_label(target, root) is not None)
     p = replace(p, reproduce=f"{cli}\n       or: {rerun}" if runnable and cli else rerun)
-    _raise(
-        p,
-        f"{kind.name} · {name}: property {p.name} {'FAILED' if p.status == 'fail' else 'ERROR'} "
-        f"(seed {opts.seed}, profile {opts.profile}, device {device}, {p.n_examples} cases tried)",
+    word = {"fail": "FAILED", "error": "ERROR", "warn": "WARNING"}[p.status]
+    head = (
+        f"{kind.name} · {name}: property {p.name} {word} "
+        f"(seed {opts.seed}, profile {opts.profile}, device {device}, {p.n_examples} cases tried)"
     )
+    if p.status == "warn" and report.passed:
+        _warn(p, kind.name, head, request)
+        return
+    _raise(p, kind.name, head + (" (strict: warnings fail)" if p.status == "warn" else ""))
 
 
 def _skip(reason: str) -> None:
@@ -199,11 +220,31 @@ def _skip(reason: str) -> None:
     raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
-def _raise(p: PropertyResult, head: str) -> None:
+def _warn(p: PropertyResult, kind: str, head: str, request: pytest.FixtureRequest) -> None:
+    from gradcheck.report.checklist import render_failure
+
+    # Attributed to the user's checklist line, as the test itself is (see checklist()).
+    code = request.function.__code__
+    warnings.warn_explicit(
+        f"{head}\n{render_failure(p, kind)}", GradcheckWarning, code.co_filename, code.co_firstlineno
+    )
+
+
+def _raise(p: PropertyResult, kind: str, head: str) -> None:
     __tracebackhide__ = True
     from gradcheck.report.checklist import render_failure
 
-    message = f"{head}\n{render_failure(p)}"
-    if p.status == "fail":
-        raise GradientMismatch(message)
-    raise LayerError(message)
+    message = f"{head}\n{render_failure(p, kind)}"
+    if p.status == "error":
+        raise LayerError(message)
+    if p.status == "warn":  # under strict: the gradients are right, so not a GradientMismatch
+        pytest.fail(message, pytrace=False)
+    raise GradientMismatch(message)
+
+
+def checklist_from_example(target: Any, example_inputs: Any, **options: Any) -> Callable[..., None]:
+    """One pytest test per property for a layer without a kind (see :func:`gradcheck.auto.testing.
+    checklist_from_example`): ``test_gelu = checklist_from_example(GELUModule, {"x": (8, 5)})``."""
+    from gradcheck.auto.testing import checklist_from_example as from_example
+
+    return from_example(target, example_inputs, **options)

@@ -14,6 +14,7 @@ from gradcheck import GradientMismatch, InvalidArgument, InvalidTarget
 
 DOCUMENTED = {
     "GradcheckError",
+    "GradcheckWarning",
     "GradientMismatch",
     "GradientResult",
     "InvalidArgument",
@@ -25,8 +26,9 @@ DOCUMENTED = {
     "check",
     "check_jacobian",
     "check_kind",
+    "check_layer",
 }
-FUNCTIONS = ["check", "assert_gradients", "check_jacobian", "check_kind"]
+FUNCTIONS = ["check", "assert_gradients", "check_jacobian", "check_kind", "check_layer"]
 
 
 # ------------------------------------------------------------------------------------------ names and docstrings

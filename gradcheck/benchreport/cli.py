@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gradcheck.benchreport.report import Results, load_results, render_markdown
 from gradcheck.errors import InvalidArgument
+from gradcheck.usage import ArgumentParser, parse_args, usage_error
 
 __all__ = ["main"]
 
@@ -15,7 +15,7 @@ PROG = "bench-report"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description="Render pytest-benchmark JSON (--benchmark-json) as <out>/benchmarks.md and "
         "<out>/figures/bench_*.png: machine, per-layer tables with ratios to PyTorch, targets, "
@@ -40,26 +40,23 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         0 on success; 2 with one line on stderr when a file is missing, is not pytest-benchmark JSON or cannot
-        be written (and for usage errors, as argparse does).
+        be written, or an argument is invalid (one pattern for every command: gradcheck.usage).
 
     Example:
         ``main(["out/bench.json", "--out", "docs"])`` returns 0 and writes ``docs/benchmarks.md``;
         ``main(["missing.json"])`` prints ``bench-report: error: missing.json: no such file`` and returns 2.
     """
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error argparse has already printed
-        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+    args = parse_args(_parser(), argv)
+    if isinstance(args, int):  # --help, or a usage error already reported
+        return args
     try:
         results = load_results(args.results)
         before: Results | None = load_results(args.compare) if args.compare else None
         notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     except InvalidArgument as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return usage_error(PROG, exc)
     except OSError as exc:
-        print(f"{PROG}: error: {args.notes}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return usage_error(PROG, f"{args.notes}: {exc.strerror or exc}")
     out = Path(args.out)
     figures: dict[str, str] = {}
     try:
@@ -75,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
             text += "\n## Notes\n\n" + notes.strip() + "\n"
         md.write_text(text, encoding="utf-8")
     except OSError as exc:
-        print(f"{PROG}: error: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return usage_error(PROG, f"cannot write to {out}: {exc.strerror or exc}")
     print(f"wrote {md} ({len(results.records)} benchmarks, {len(figures)} figures)")
     return 0

@@ -24,8 +24,8 @@ __all__ = ["Layout", "detect_layout", "with_layout"]
 ALIASES = {
     "weight": ("weight", "w", "weights", "kernel"),
     "bias": ("bias", "b", "biases"),
-    "gamma": ("gamma", "weight", "scale", "g", "w"),
-    "beta": ("beta", "bias", "shift", "b"),
+    "gamma": ("gamma", "γ", "weight", "scale", "g", "gain", "w"),
+    "beta": ("beta", "β", "bias", "shift", "b", "offset"),
 }
 
 
@@ -48,6 +48,20 @@ class Placement:
         if self.transposed:
             return np.asarray(stored).reshape(self.shape).T.reshape(shape)
         return np.asarray(stored).reshape(shape)
+
+    def fact(self, canonical: str) -> str:
+        """What is unusual about this placement, in terms that hold for every size: ``weight as W, transposed``,
+        ``bias as b, shape (n, 1)``; empty when the parameter is stored under its own name and shape."""
+        own, base = _last(self.name), _last(canonical)
+        how = []
+        if self.transposed:
+            how.append("transposed")
+        elif self.shape != self.canonical_shape:
+            how.append("shape (" + ", ".join("1" if d == 1 else "n" for d in self.shape) + ")")
+        if not how and own == base:
+            return ""
+        name = self.name.rsplit(".", 1)[-1]
+        return f"{canonical.rsplit('.', 1)[-1]} as {name}" + (f", {', '.join(how)}" if how else "")
 
     def describe(self, canonical: str) -> str:
         """``weight as W, transposed`` / ``bias as b, with unit dimensions (rank 2)``."""
@@ -73,16 +87,40 @@ class Layout:
         )
 
     def describe(self) -> list[str]:
-        """One line per parameter that is not stored canonically, for the report."""
-        return [
-            f"parameter layout: {p.describe(k)}"
-            for k, p in self.placements.items()
-            if p.name != k or p.transposed or p.shape != p.canonical_shape
-        ]
+        """One line per sub-layer whose parameters are not stored canonically, for the report.
+
+        Only what the shapes prove is said, so that the lines of different cases never contradict each other: a
+        sub-layer with a parameter whose orientation its shapes cannot show (a unit or square dimension) gets no
+        line from this case; another case, with other sizes, says it.
+        """
+        groups: dict[str, list[tuple[str, Placement]]] = {}
+        for k, p in self.placements.items():
+            groups.setdefault(_owner(p.name), []).append((k, p))
+        lines = []
+        for owner, members in groups.items():
+            if not all(_determinate(p) for _, p in members):
+                continue
+            facts = [p.fact(k) for k, p in members if p.fact(k)]
+            if facts:
+                where = f" of {owner}" if owner else ""
+                lines.append(f"parameter layout{where}: {'; '.join(facts)}")
+        return lines
+
+
+def _owner(name: str) -> str:
+    # The sub-layer holding a parameter ("layers.0" for "layers.0.W"); "" for the layer itself.
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def _determinate(p: Placement) -> bool:
+    # Whether the stored shape shows the orientation: no unit dimension, and not a square matrix.
+    dims = p.canonical_shape
+    return all(d != 1 for d in dims) and not (len(dims) == 2 and dims[0] == dims[1])
 
 
 def _last(name: str) -> str:
-    return name.rsplit(".", 1)[-1].lower()
+    # The parameter's own name, case-folded, leading underscores dropped: "_g" is "g", "Γ" is "γ".
+    return name.rsplit(".", 1)[-1].casefold().lstrip("_") or name
 
 
 def _fits(want: tuple[int, ...], have: tuple[int, ...]) -> list[bool]:
@@ -198,6 +236,22 @@ def with_layout(view: OpView, layout: Layout, canonical: Mapping[str, tuple[int,
             return tuple(_canonical_grads(g, view.input_names, layout, canonical) for g in raw)
 
         mapped.probe_interleaved = interleaved
+    if view.split is not None:
+        split = view.split
+
+        def split_mapped(values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, Callable]:
+            out, backward = split(to_layer(values))
+            return out, lambda cot: _canonical_grads(backward(cot), view.input_names, layout, canonical)
+
+        mapped.split = split_mapped
+    if view.probe_rebind is not None:
+        rebind = view.probe_rebind
+
+        def rebind_mapped(values: Mapping[str, np.ndarray], cot: np.ndarray) -> tuple[np.ndarray, dict]:
+            out, grads = rebind(to_layer(values), cot)
+            return out, _canonical_grads(grads, view.input_names, layout, canonical)
+
+        mapped.probe_rebind = rebind_mapped
     return mapped
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.checklist.fit import constructor_call
 from gradcheck.checklist.layout import Layout, detect_layout, with_layout
 from gradcheck.kinds import Case, Kind
 from gradcheck.view import OpView
@@ -53,10 +54,15 @@ class Trial:
         return self.subject.kind
 
     def construct(self) -> Any:
-        """A fresh instance of the subject built with the case's constructor arguments."""
+        """A fresh instance of the subject built with the case's constructor arguments.
+
+        Called as the contract calls it: positionally in the kind's order, by keyword where the constructor's
+        names are the contract's (see :func:`~gradcheck.checklist.fit.constructor_call`).
+        """
         target = self.subject.target
         label = getattr(target, "__name__", str(target))
-        return call_layer(label, "__init__", lambda: target(**self.case.ctor), context=self.case.describe())
+        args, kwargs = constructor_call(self.kind, target, self.case.ctor)
+        return call_layer(label, "__init__", lambda: target(*args, **kwargs), context=self.case.describe())
 
     def build(
         self, dtype: str | None = None, device: str | None = None, rows: slice | None = None

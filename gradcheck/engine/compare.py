@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcheck.engine.finite_diff import Estimate
-from gradcheck.engine.tolerances import ANALYTIC_SAFETY, FD_SAFETY
+from gradcheck.engine.policy import ANALYTIC_SAFETY, FD_SAFETY
 
 __all__ = ["Verdict", "analytic_error", "judge"]
 

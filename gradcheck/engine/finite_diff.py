@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gradcheck.engine.tolerances import EVAL_SAFETY, FD_SAFETY
+from gradcheck.engine.policy import EVAL_SAFETY, FD_SAFETY
 
 __all__ = ["Estimate", "derivative"]
 
@@ -64,14 +64,26 @@ def _sum(a: np.ndarray, reduce: bool) -> np.ndarray:
 
 
 def _estimate(
-    z: np.ndarray, samples: tuple[np.ndarray, ...], t: float, eps: float, reduce: bool, point_mag: np.ndarray | float
+    z: np.ndarray,
+    samples: tuple[np.ndarray, ...],
+    t: float,
+    eps: float,
+    reduce: bool,
+    point_mag: np.ndarray | float,
+    point_noise: np.ndarray | float,
 ) -> Estimate:
     p1, p2, m1, m2 = samples
     # Noise of one evaluation: κ·ε per term, each term counted at least at the rms scale of g(0), since
     # cancellation inside g can leave a small result with the rounding error of its large parts; plus κ·ε·P for
-    # the rounding of the evaluation point (the realised step differs from s·d by up to ε·|x_i| per element).
+    # the rounding of the evaluation point (the realised step differs from s·d by up to ε·|x_i| per element);
+    # plus κ times the measured rounding of the terms the step moves (a term the step leaves bit-for-bit
+    # unchanged in all four samples does not depend on the moved elements: its rounding cancels exactly).
     rms = float(np.sqrt(np.mean(z * z))) if z.size else 0.0
-    eta = EVAL_SAFETY * eps * (_sum(np.maximum(np.maximum(np.abs(z), np.abs(p1)), rms), reduce) + point_mag)
+    moved = (p1 != z) | (p2 != z) | (m1 != z) | (m2 != z)
+    measured = _sum(np.where(moved, point_noise, 0.0), reduce)
+    eta = EVAL_SAFETY * (
+        eps * (_sum(np.maximum(np.maximum(np.abs(z), np.abs(p1)), rms), reduce) + point_mag) + measured
+    )
     slope_mag = _sum(np.abs(p2 - m2), reduce) / t
     curv_mag = _sum(np.abs(p2 - 2 * z + m2), reduce) / (t / 2) ** 2
     z, p1, p2, m1, m2 = (_sum(a, reduce) for a in (z, p1, p2, m1, m2))
@@ -125,6 +137,7 @@ def derivative(
     reduce: bool = False,
     max_refine: int = MAX_REFINE,
     point_mag: np.ndarray | float = 0.0,
+    point_noise: np.ndarray | float = 0.0,
     stop_at_kink: bool = False,
 ) -> Estimate:
     """Estimate ``g'(0)`` with the first converged, kink-free step among ``t, t/8, …``, else the best one.
@@ -138,6 +151,8 @@ def derivative(
         max_refine: how many times the step may be divided by 8.
         point_mag: ``Σ_i |∂g/∂x_i|·|x_i|`` (per output of ``g`` unless ``reduce``): the sensitivity of ``g`` to
             rounding its point (and its internal rounding, for a backward-stable ``g``); 0 to ignore it.
+        point_noise: the measured rounding of each term of ``g`` (elementwise, in ``g``'s units; see
+            :func:`gradcheck.engine.vjp_check.forward_spread`), counted for the terms the steps move.
         stop_at_kink: stop refining once two successive steps see the same kink (one at the point, not one that
             a smaller step avoids), for a caller that splits such a line anyway.
 
@@ -150,7 +165,7 @@ def derivative(
     persistent: np.ndarray | bool = False
     for k in range(max_refine + 1):
         s = t / REFINE_FACTOR**k
-        est = _estimate(z, (g(s), g(s / 2), g(-s), g(-s / 2)), s, eps, reduce, point_mag)
+        est = _estimate(z, (g(s), g(s / 2), g(-s), g(-s / 2)), s, eps, reduce, point_mag, point_noise)
         evals += 4
         if _converged(est, eps):
             return replace(est, n_evals=evals)

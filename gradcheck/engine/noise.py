@@ -2,57 +2,171 @@
 
 Some correct computations are far less accurate than ``ε`` times their result: batch norm's backward at a batch
 of 2 subtracts terms that agree to 1e-5 (a float32 gradient is then off by 1 %), a saturated softmax rounds
-``1 − s`` away. No a-priori bound on the result sees that. Re-running the computation at inputs moved by ``ε·|v|``
-(random signs) changes its intermediate roundings (a variance moves by a few ulps, so ``var + eps`` rounds
-elsewhere) and shows the noise directly. In a low precision the same spread would also hide a genuine
-low-precision bug (a float16 intermediate); so the low-precision spread is accepted only as far as the same
-computation in float64 shows the same amplification: ``min(spread_lo, 256·spread_64·ε_lo/ε_64)``.
+``1 − s`` away, ``eˣ − 1`` at x = 1e-4 keeps the rounding of ``eˣ ≈ 1``. No a-priori bound on the result sees
+that. Re-running the computation at inputs moved by a few ε of the computation's scale (random signs) changes
+its intermediate roundings and shows the noise directly (:func:`perturbation_spread`). In a low precision the
+same spread would also hide a genuine low-precision bug (a float16 intermediate); so the low-precision spread is
+accepted only as far as the same computation in float64 shows the same amplification (:func:`rounding_noise`).
 
-A few draws sample the noise of each element unevenly (one element of a cancelling pair may keep its rounding
-under every move while its twin shows it), so callers take the largest spread over an array as the noise level
-of all its elements.
+One entry point for a VJP's noise, :func:`vjp_noise`, moves the values and the cotangent together; the cotangent
+travels in the values under :data:`COTANGENT`, a key no argument name can be.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["perturbation_spread", "rounding_noise"]
+from gradcheck.engine.policy import AMPLIFICATION_SLACK
+
+__all__ = [
+    "COTANGENT",
+    "perturbation_spread",
+    "rounding_noise",
+    "sign_patterns",
+    "split_noise",
+    "vjp_noise",
+]
 
 Values = Mapping[str, np.ndarray]
-#: How much more a low-precision run may amplify rounding than its float64 run shows (a coarser grid makes near-equal
-#: inputs cancel worse, sums accumulate in another order); a float16 intermediate (ε 8000× float32's) exceeds it.
-AMPLIFICATION_SLACK = 256.0
+#: The key of the cotangent among a VJP's values: not a Python identifier, so no argument can be named so.
+COTANGENT = "<cotangent>"
+
+
+def sign_patterns(n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """±1 patterns over ``n`` elements such that every pair of elements has opposite signs in some pattern.
+
+    A random pattern ``r`` and ``r`` with the signs flipped where bit ``k`` of the element's index is set, for
+    each of the ⌈log₂ n⌉ bits: two elements differ in some bit, so their relative sign flips between ``r`` and
+    that pattern. Random signs alone give equal values the same perturbation with probability 1/2 per draw, and
+    a shift-invariant function (softmax, normalisations) of exactly tied values then shows no rounding at all.
+    """
+    r = rng.integers(0, 2, n) * 2 - 1
+    index = np.arange(n)
+    return [r] + [r * (1 - 2 * ((index >> k) & 1)) for k in range(max(0, int(n - 1).bit_length()))]
+
+
+def _patterns(n: int, rng: np.random.Generator, sampling: str, draws: int) -> list[np.ndarray]:
+    if sampling == "pairs":
+        return sign_patterns(n, rng)
+    return [1 - 2 * rng.integers(0, 2, n) for _ in range(draws)]
 
 
 def perturbation_spread(
-    fn: Callable[[dict], np.ndarray], values: Values, eps: float, seed: int, n: int = 3
-) -> np.ndarray:
-    """Largest elementwise change of ``fn`` when every value moves by ``ε·|v|`` with random signs (``n`` draws).
+    fn: Callable[[dict[str, np.ndarray]], Any],
+    values: Values,
+    eps: float,
+    seed: int,
+    *,
+    scales: Mapping[str, np.ndarray] | None = None,
+    sampling: Literal["pairs", "random"] = "pairs",
+    draws: int = 3,
+    keep_dtype: bool = False,
+) -> Any:
+    """Largest elementwise change of ``fn`` when every value ``v`` moves by ``ε·scale(v)`` with random signs.
 
-    Values keep their dtypes: a float32 value moves by about one ulp.
+    Args:
+        fn: function of the values returning an array or a dict of arrays (``None`` entries are kept).
+        values: the point.
+        eps: the rounding unit of the moves.
+        seed: seeds the signs.
+        scales: per value, the magnitude a rounding unit is measured against (default ``|v|``; see
+            :func:`gradcheck.engine.policy.computation_scale`).
+        sampling: ``"pairs"``: the :func:`sign_patterns` over all elements of all values (every pair of elements
+            moved apart once: ⌈log₂ n⌉ + 1 evaluations); ``"random"``: ``draws`` independent random patterns.
+        draws: the number of random patterns.
+        keep_dtype: cast the moved values back to their dtype (a float32 value then moves by about one ulp, and
+            ``fn`` runs in the values' own precision); otherwise they are moved in float64.
     """
     rng = np.random.default_rng(seed)
-    base = np.asarray(fn(dict(values)), dtype=np.float64)
-    spread = np.zeros_like(base)
-    for _ in range(n):
-        moved = {
-            k: (v.astype(np.float64) * (1 + eps * (1 - 2 * rng.integers(0, 2, v.shape)))).astype(v.dtype)
-            for k, v in values.items()
-        }
-        spread = np.maximum(spread, np.abs(np.asarray(fn(moved), dtype=np.float64) - base))
+    base = _as_float64(fn(dict(values)))
+    spread = _map(base, np.zeros_like)
+    sizes = [int(np.size(v)) for v in values.values()]
+    for signs in _patterns(sum(sizes), rng, sampling, draws):
+        parts = np.split(signs, np.cumsum(sizes)[:-1])
+        moved = {}
+        for (k, v), p in zip(values.items(), parts, strict=True):
+            s = np.abs(np.asarray(v, dtype=np.float64)) if scales is None or k not in scales else scales[k]
+            m = np.asarray(v, dtype=np.float64) + eps * s * p.reshape(np.shape(v))
+            moved[k] = m.astype(np.asarray(v).dtype) if keep_dtype else m
+        change = _as_float64(fn(moved))
+        spread = _map2(spread, change, base, lambda s, c, b: np.maximum(s, np.abs(c - b)))
     return spread
 
 
-def rounding_noise(fn: Callable[[dict], np.ndarray], values: Values, dtype: npt.DTypeLike, seed: int) -> np.ndarray:
-    """Rounding noise of ``fn`` evaluated in ``dtype`` (the dtype of ``values``), confirmed in float64."""
+def split_noise(vjp: Callable[[np.ndarray], Mapping[str, Any]], cot: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Rounding noise of a VJP, measured through its exact linearity in the cotangent.
+
+    ``vjp(c) − vjp(c ⊙ m) − vjp(c ⊙ (1 − m))`` is zero in exact arithmetic for any mask ``m``; in floating point
+    it is the rounding of the terms the VJP sums, whatever their cancellation leaves of the result (batch norm
+    at B = 2, softmax where ``1 − s`` absorbs a tiny ``s``). The masks are the patterns of :func:`sign_patterns`,
+    so every pair of output elements is split apart once. Returns the largest discrepancy per name.
+    """
+    c = np.asarray(cot, dtype=np.float64)
+    whole = vjp(c)
+    noise = {k: np.zeros_like(v) for k, v in whole.items() if v is not None}
+    for signs in sign_patterns(c.size, np.random.default_rng(seed))[1:] or [np.ones(c.size)]:
+        m = (signs.reshape(c.shape) > 0).astype(np.float64)
+        a, b = vjp(c * m), vjp(c * (1 - m))
+        for k in noise:
+            noise[k] = np.maximum(noise[k], np.abs(whole[k] - a[k] - b[k]))
+    return noise
+
+
+def rounding_noise(fn: Callable[[dict], Any], values: Values, dtype: npt.DTypeLike, seed: int) -> Any:
+    """Rounding noise of ``fn`` evaluated in ``dtype`` (the dtype of ``values``), confirmed in float64.
+
+    ``min(spread_lo, AMPLIFICATION_SLACK · spread_64 · ε_lo/ε_64)`` with the spreads of
+    :func:`perturbation_spread` (three random moves by one ulp of each value, in the values' own dtype).
+    """
     eps_lo = float(np.finfo(dtype).eps)
-    lo = perturbation_spread(fn, values, eps_lo, seed)
+    lo = perturbation_spread(fn, values, eps_lo, seed, sampling="random", keep_dtype=True)
     if np.dtype(dtype) == np.float64:
         return lo
     eps_hi = float(np.finfo(np.float64).eps)
-    hi = perturbation_spread(fn, {k: v.astype(np.float64) for k, v in values.items()}, eps_hi, seed)
-    return np.minimum(lo, AMPLIFICATION_SLACK * hi * (eps_lo / eps_hi))
+    v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    hi = perturbation_spread(fn, v64, eps_hi, seed, sampling="random", keep_dtype=True)
+    return _map2(lo, hi, lo, lambda a, b, _: np.minimum(a, AMPLIFICATION_SLACK * b * (eps_lo / eps_hi)))
+
+
+def vjp_noise(
+    vjp: Callable[[dict[str, np.ndarray], np.ndarray], Mapping[str, Any]],
+    values: Values,
+    cot: np.ndarray,
+    dtype: npt.DTypeLike,
+    seed: int,
+) -> dict[str, float]:
+    """The rounding noise level of each result of ``vjp(values, cot)`` computed in ``dtype``, per name.
+
+    The values and the cotangent are cast to ``dtype`` and moved together (:func:`rounding_noise`). A few draws
+    sample the noise of each element unevenly (one element of a cancelling pair may keep its rounding under every
+    move while its twin shows it), so the level of a name is the largest spread over its array.
+    """
+    low = {k: np.asarray(v).astype(dtype) for k, v in values.items()}
+    low[COTANGENT] = np.asarray(cot).astype(dtype)
+
+    def fn(v: dict[str, np.ndarray]) -> dict[str, Any]:
+        c = v.pop(COTANGENT)
+        return dict(vjp(v, c))
+
+    noise = rounding_noise(fn, low, dtype, seed)
+    return {k: float(np.max(n, initial=0.0)) for k, n in noise.items() if n is not None}
+
+
+def _as_float64(out: Any) -> Any:
+    if isinstance(out, Mapping):
+        return {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    return np.asarray(out, dtype=np.float64)
+
+
+def _map(a: Any, f: Callable[[np.ndarray], np.ndarray]) -> Any:
+    return {k: None if v is None else f(v) for k, v in a.items()} if isinstance(a, dict) else f(a)
+
+
+def _map2(s: Any, c: Any, b: Any, f: Callable[..., np.ndarray]) -> Any:
+    if isinstance(s, dict):
+        return {k: None if s[k] is None or c.get(k) is None else f(s[k], c[k], b[k]) for k in s}
+    return f(s, c, b)

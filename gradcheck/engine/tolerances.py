@@ -11,22 +11,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "ANALYTIC_SAFETY",
-    "EVAL_SAFETY",
-    "FD_SAFETY",
-    "base_step",
-    "element_scale",
-    "machine_eps",
-]
+__all__ = ["base_step", "element_scale", "machine_eps"]
 
-# How many ulps of internal rounding one evaluation of a layer may carry (sums over a few hundred terms,
-# exp/log, subtraction of a mean). Deliberately generous: it only sets the noise floor of the comparison.
-EVAL_SAFETY = 16.0
-# The same for the analytic backward, applied to the magnitude of the terms of the inner product.
-ANALYTIC_SAFETY = 32.0
-# The finite-difference error estimate is itself an estimate; accept up to this multiple of it.
-FD_SAFETY = 2.0
+# The safety factors of every comparison live in gradcheck.engine.policy, each with its reason.
 
 _SUPPORTED = (np.float16, np.float32, np.float64)
 

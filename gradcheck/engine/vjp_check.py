@@ -25,15 +25,20 @@ import numpy as np
 
 from gradcheck.engine.compare import analytic_error, judge
 from gradcheck.engine.finite_diff import Estimate, derivative
-from gradcheck.engine.tolerances import ANALYTIC_SAFETY, EVAL_SAFETY, FD_SAFETY, base_step, element_scale, machine_eps
+from gradcheck.engine.policy import (
+    ANALYTIC_SAFETY,
+    EVAL_SAFETY,
+    FAST_CURVATURE_SLACK,
+    FD_SAFETY,
+    NOISE_SAFETY,
+)
+from gradcheck.engine.tolerances import base_step, element_scale, machine_eps
 
 __all__ = ["Comparison", "directional", "elementwise", "fast", "rademacher"]
 
 Fn = Callable[[np.ndarray], np.ndarray]
 #: ``c ↦`` per-element rounding noise of ``vjp(c)`` (measured by the caller, e.g. from a split cotangent).
 Noise = Callable[[np.ndarray], np.ndarray]
-#: Multiple of the measured analytic noise allowed: a few random moves sample the rounding, they do not bound it.
-NOISE_SAFETY = 32.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,44 @@ def _along(f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray) -> Callable[[floa
     return lambda t: c * f(x + t * d)
 
 
+#: Ratio of the two move sizes of :func:`forward_spread` (rounding noise is the same at both; a kink's
+#: contribution shrinks by it, curvature's by its square).
+SPREAD_RATIO = 64.0
+
+
+def _second_differences(f: Fn, x: np.ndarray, y0: np.ndarray, moves: list[np.ndarray]) -> np.ndarray:
+    out = np.zeros_like(y0)
+    for d in moves:
+        out = np.maximum(out, np.abs(f(x + d) - 2 * y0 + f(x - d)) / 2)
+    return out
+
+
+def forward_spread(
+    f: Fn, x: np.ndarray, dtype: np.dtype, positive: bool = False, y0: np.ndarray | None = None
+) -> np.ndarray:
+    """Per output element, the measured rounding noise of one evaluation of ``f`` near ``x`` (in ``dtype``).
+
+    Second differences ``|f(x + h·s⊙r) − 2f(x) + f(x − h·s⊙r)| / 2`` over two random sign patterns ``r`` (the same at both
+    move sizes), with
+    ``s`` the per-element scale of the step: the first-order terms cancel and what is left is the rounding of the
+    evaluations themselves, at the scale of the computation's intermediate terms (``eˣ − 1`` at x = 1e-4 keeps
+    ε·1 of ``eˣ``; ``x − mean(x)`` of near-constant features), however small ``f`` and ``x`` are — and nothing
+    more where there is no such cancellation (``sin`` at 1e-6). The moves ``h = √ε`` and ``h/64`` are large
+    enough that every rounding inside ``f`` lands elsewhere; rounding noise is the same at both, while a kink's
+    contribution shrinks 64× and curvature's 4096×: an element whose second difference shrinks by more than 8×
+    between them is not measuring rounding, and counts 0 (the a-priori ε·|f| terms still apply).
+    """
+    h = float(np.sqrt(machine_eps(dtype)))
+    step = h * element_scale(x, positive)
+    rng = np.random.default_rng(x.size)  # its own generator: the directions and cotangents drawn stay as they were
+    y0 = f(x) if y0 is None else y0
+    moves = [rademacher(rng, x.shape) * step for _ in range(2)]
+    coarse = _second_differences(f, x, y0, moves)
+    # The same sign patterns at both sizes: a kink is crossed by both or by neither.
+    fine = _second_differences(f, x, y0, [d / SPREAD_RATIO for d in moves])
+    return np.where(fine * 8 >= coarse, fine, 0.0)
+
+
 def _fd(
     f: Fn,
     x: np.ndarray,
@@ -86,11 +129,13 @@ def _fd(
     z: np.ndarray,
     dtype: np.dtype,
     g: np.ndarray,
+    ny: np.ndarray,
     stop_at_kink: bool = False,
 ) -> Estimate:
     # A backward-stable evaluation of f returns f at a point moved by up to ε·|x_i| per element (and x + s·d is
     # itself rounded): that changes ⟨c, f⟩ by up to ε·Σ|g_i x_i|, however small ⟨c, f⟩ is (sin at 1e6; x - mean(x)
-    # on near-constant x). g is the analytic gradient, the only per-element one at hand.
+    # on near-constant x). g is the analytic gradient, the only per-element one at hand. ``ny`` is the measured
+    # rounding of f at the computation's scale (:func:`forward_spread`): |c_j|·ny_j per term of ⟨c, f⟩.
     point_mag = float(np.abs(g * x).sum())
     return derivative(
         _along(f, x, d, c),
@@ -99,6 +144,7 @@ def _fd(
         eps=machine_eps(dtype),
         reduce=True,
         point_mag=point_mag,
+        point_noise=np.abs(c) * ny,
         stop_at_kink=stop_at_kink,
     )
 
@@ -121,17 +167,18 @@ def elementwise(
     """
     eps_a = machine_eps(analytic_dtype)
     y0 = f(x)
+    ny = forward_spread(f, x, eval_dtype, positive, y0)
     c = cotangent(rng, y0.shape, analytic_dtype)
     g = np.asarray(vjp(c), dtype=np.float64)
     scale = element_scale(x, positive)
     n = x.size
     out = {k: np.zeros(n) for k in ("numeric", "tol", "ok", "kink")}
     kinked = np.zeros(n, dtype=bool)
-    evals, step = 1, 0.0
+    evals, step = 9, 0.0  # f(x) and the eight evaluations of forward_spread
     for i in range(n):
         d = np.zeros(n)
         d[i] = scale.flat[i]
-        est = _fd(f, x, d.reshape(x.shape), c, c * y0, eval_dtype, g)
+        est = _fd(f, x, d.reshape(x.shape), c, c * y0, eval_dtype, g, ny)
         a = g.flat[i] * d[i]
         v = judge(a, est, analytic_error(eps_a, np.abs(a), est))
         out["numeric"][i] = v.numeric / d[i]
@@ -172,12 +219,23 @@ class _Test:
 MAX_SPLIT_TESTS = 64
 
 
-def _test_line(
-    f: Fn, x: np.ndarray, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, dtype: np.dtype, eps_a: float
-) -> tuple[_Test, bool, int]:
+@dataclass(frozen=True)
+class _Line:
+    """What every directional test at one point shares: ``f``, the point, the eval dtype, the analytic ε and
+    the measured rounding of ``f`` (:func:`forward_spread`)."""
+
+    f: Fn
+    x: np.ndarray
+    dtype: np.dtype
+    eps_a: float
+    ny: np.ndarray
+
+
+def _test_line(at: _Line, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[_Test, bool, int]:
     terms = g * d
+    eps_a = at.eps_a
     # A line through several elements that crosses a kink is split (below): no need to refine around it.
-    est = _fd(f, x, d, c, z, dtype, g, stop_at_kink=bool(np.count_nonzero(d) > 1))
+    est = _fd(at.f, at.x, d, c, z, at.dtype, g, at.ny, stop_at_kink=bool(np.count_nonzero(d) > 1))
     v = judge(terms.sum(), est, analytic_error(eps_a, np.abs(terms).sum(), est))
     kinked = bool(np.any(est.kink)) or est.kink_seen
     test = _Test(
@@ -186,9 +244,7 @@ def _test_line(
     return test, kinked, est.n_evals
 
 
-def _test_direction(
-    f: Fn, x: np.ndarray, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, dtype: np.dtype, eps_a: float
-) -> tuple[_Test, int]:
+def _test_direction(at: _Line, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[_Test, int]:
     """Test one direction; a failure on a line that crosses kinks is resolved by splitting the direction.
 
     With one kink on the line the valid directional derivatives are the interval between the one-sided slopes.
@@ -199,23 +255,15 @@ def _test_direction(
     every part passes (the analytic value is linear in ``d``). A part that still crosses kinks when
     :data:`MAX_SPLIT_TESTS` tests are spent is judged on its own one-sided slopes, and passes at worst as a kink.
     """
-    test, kink, evals = _test_line(f, x, g, d, c, z, dtype, eps_a)
+    test, kink, evals = _test_line(at, g, d, c, z)
     if not kink or np.count_nonzero(d) < 2:
         return test, evals
-    ok, numeric, tol, n_ev = _split(f, x, g, d, c, z, dtype, eps_a, [MAX_SPLIT_TESTS])
+    ok, numeric, tol, n_ev = _split(at, g, d, c, z, [MAX_SPLIT_TESTS])
     return _Test(test.analytic, numeric, tol, ok, ok, test.step, True), evals + n_ev
 
 
 def _split(
-    f: Fn,
-    x: np.ndarray,
-    g: np.ndarray,
-    d: np.ndarray,
-    c: np.ndarray,
-    z: np.ndarray,
-    dtype: np.dtype,
-    eps_a: float,
-    budget: list[int],
+    at: _Line, g: np.ndarray, d: np.ndarray, c: np.ndarray, z: np.ndarray, budget: list[int]
 ) -> tuple[bool, float, float, int]:
     numeric, tol, evals = 0.0, 0.0, 0
     for half in np.array_split(np.flatnonzero(d), 2):
@@ -223,14 +271,14 @@ def _split(
         flat[half] = d.ravel()[half]
         part = flat.reshape(d.shape)
         budget[0] -= 1
-        t, kink, n_ev = _test_line(f, x, g, part, c, z, dtype, eps_a)
+        t, kink, n_ev = _test_line(at, g, part, c, z)
         evals += n_ev
         ok, t_num, t_tol = t.ok, t.numeric, t.tolerance
         if kink and half.size > 1:
             if budget[0] <= 0:
                 ok, t_num = True, t.analytic  # unresolved kinks, budget spent: benefit of the doubt
             else:
-                ok, t_num, t_tol, n_ev = _split(f, x, g, part, c, z, dtype, eps_a, budget)
+                ok, t_num, t_tol, n_ev = _split(at, g, part, c, z, budget)
                 evals += n_ev
         if not ok:
             return False, numeric + t_num, tol + t_tol, evals
@@ -250,13 +298,17 @@ def localise(
     eps_a: float,
     retries: int = 3,
     positive: bool = False,
+    noise: np.ndarray | None = None,
 ) -> tuple[Located | None, int]:
     """Find one wrong element of ``g = vjp(c)`` by bisection: ``O(log n)`` directional tests instead of ``n``.
 
     The indices are halved; a random ±1 direction supported on each half is tested and the search descends into
     a failing half (both halves may pass when errors of opposite sign cancel: new signs are drawn, ``retries``
-    times). Returns the element with its analytic and numeric partial derivative, or ``None``.
+    times). Returns the element with its analytic and numeric partial derivative, or ``None``. ``noise`` is
+    :func:`forward_spread` at ``x`` when the caller has it (measured here otherwise).
     """
+    ny = forward_spread(f, x, eval_dtype, positive) if noise is None else noise
+    at = _Line(f, x, eval_dtype, eps_a, ny)
     scale = element_scale(x, positive).ravel()
     idx = np.arange(x.size)
     evals, found = 0, None
@@ -267,7 +319,7 @@ def localise(
             for half in halves:
                 d = np.zeros(x.size)
                 d[half] = rademacher(rng, (half.size,)) * scale[half]
-                t, n_ev = _test_direction(f, x, g, d.reshape(x.shape), c, c * y0, eval_dtype, eps_a)
+                t, n_ev = _test_direction(at, g, d.reshape(x.shape), c, c * y0)
                 evals += n_ev
                 if not t.ok:
                     nxt = half
@@ -280,7 +332,7 @@ def localise(
     i = int(idx[0])
     d = np.zeros(x.size)
     d[i] = scale[i]
-    t, n_ev = _test_direction(f, x, g, d.reshape(x.shape), c, c * y0, eval_dtype, eps_a)
+    t, n_ev = _test_direction(at, g, d.reshape(x.shape), c, c * y0)
     if not t.ok:
         at = tuple(int(v) for v in np.unravel_index(i, x.shape))
         found = Located(at, t.analytic / scale[i], t.numeric / scale[i], t.tolerance / scale[i])
@@ -303,17 +355,17 @@ def directional(
 
     ``analytic_noise``: as in :func:`elementwise`, asked for only for a failing direction.
     """
-    eps_a = machine_eps(analytic_dtype)
     y0 = f(x)
+    at = _Line(f, x, eval_dtype, machine_eps(analytic_dtype), forward_spread(f, x, eval_dtype, positive, y0))
     scale = element_scale(x, positive)
     cols = {k: np.zeros(n_directions) for k in ("a", "numeric", "tol", "ok", "kink")}
-    evals, step = 1, 0.0
+    evals, step = 9, 0.0  # f(x) and the eight evaluations of forward_spread
     tests = []
     for _ in range(n_directions):
         c = cotangent(rng, y0.shape, analytic_dtype)
         g = np.asarray(vjp(c), dtype=np.float64)
         d = rademacher(rng, x.shape) * scale
-        v, n_ev = _test_direction(f, x, g, d, c, c * y0, eval_dtype, eps_a)
+        v, n_ev = _test_direction(at, g, d, c, c * y0)
         tests.append((v, c, g, d))
         evals += n_ev
         step = max(step, v.step)
@@ -330,7 +382,9 @@ def directional(
     first_bad = next(((c, g) for v, c, g, _ in tests if not v.ok), None)
     located = None
     if first_bad is not None and x.size > 1:
-        located, n_ev = localise(f, x, *first_bad, y0, rng=rng, eval_dtype=eval_dtype, eps_a=eps_a, positive=positive)
+        located, n_ev = localise(
+            f, x, *first_bad, y0, rng=rng, eval_dtype=eval_dtype, eps_a=at.eps_a, positive=positive, noise=at.ny
+        )
         evals += n_ev
     return Comparison(
         mode="directional",
@@ -383,7 +437,7 @@ def fast(
     first = (-3 * z + 4 * float(np.vdot(c, f1)) - float(np.vdot(c, f2))) / (2 * t)
     magnitude = float(np.abs(cy0).sum()) + float(np.abs(g * x).sum())
     # |g_i d_i| = |g_i|·s_i for every ±1 direction: the analytic rounding bound is the same for all of them.
-    bound = FD_SAFETY * (64 * h * curvature / 2 + EVAL_SAFETY * eps * magnitude / h)
+    bound = FD_SAFETY * (FAST_CURVATURE_SLACK * h * curvature / 2 + EVAL_SAFETY * eps * magnitude / h)
     bound += ANALYTIC_SAFETY * eps_a * float(np.vdot(np.abs(g), scale))
     cols = {k: np.zeros(n_directions) for k in ("a", "numeric")}
     cols["a"][0], cols["numeric"][0] = float(np.vdot(g, d)), first

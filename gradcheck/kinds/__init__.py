@@ -1,21 +1,16 @@
-"""The kind registry: every kind of layer the checklist knows, declared once."""
+"""The kind registry: every kind of layer the checklist knows, declared once.
+
+The table lives in :mod:`gradcheck.kinds.registry` so that :mod:`gradcheck.kinds.declarations` can register into
+it without importing this package, which loads the declarations: the import graph stays acyclic.
+"""
 
 from __future__ import annotations
 
 from gradcheck.errors import InvalidArgument
 from gradcheck.kinds.base import REGIMES, Case, Kind, make_values
+from gradcheck.kinds.registry import KINDS, register
 
 __all__ = ["KINDS", "REGIMES", "Case", "Kind", "get_kind", "make_values", "register"]
-
-KINDS: dict[str, Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    """Add ``kind`` to the registry (a new kind is one declaration plus its implementation)."""
-    if kind.name in KINDS:
-        raise InvalidArgument(f"kind {kind.name!r} is already registered; choose another name")
-    KINDS[kind.name] = kind
-    return kind
 
 
 def get_kind(name: str) -> Kind:

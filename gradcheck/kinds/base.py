@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["REGIMES", "Case", "Kind", "make_values"]
+__all__ = ["REGIMES", "Case", "Edge", "Kind", "make_values"]
 
 Protocol = Literal["numpy", "numpy_loss", "function", "module"]
 Semantics = Literal["per_sample", "batch_coupled", "loss_mean"]
@@ -28,6 +28,11 @@ REGIMES: dict[str, str] = {
     "large": "standard normal times 1e3 times the scale (large logits)",
     "positive": "absolute values of normal entries (one branch only)",
     "negative": "minus absolute values of normal entries (the other branch)",
+    # Regimes of explicit edge cases only (see :class:`Edge`):
+    "pm1000": "entries ±1000 plus normal noise (logits where exp overflows without the max shift)",
+    "constant_rows": "each row a constant plus a spread 1e-3 of it (near-constant features of one sample)",
+    "zeros": "probabilities exactly 0 at some non-label classes (cross-entropy's inputs)",
+    "shared_max": "normal entries and one maximum inside two overlapping pooling windows (max pooling's inputs)",
 }
 
 
@@ -46,6 +51,11 @@ def make_values(regime: str, rng: np.random.Generator, shape: tuple[int, ...], s
         return np.abs(rng.standard_normal(shape)) * scale + 1e-3 * scale
     if regime == "negative":
         return -np.abs(rng.standard_normal(shape)) * scale - 1e-3 * scale
+    if regime == "pm1000":
+        return (rng.choice([-1000.0, 1000.0], size=shape) + rng.standard_normal(shape)) * scale
+    if regime == "constant_rows":
+        offset = rng.uniform(1, 5, size=(shape[0], *([1] * (len(shape) - 1)))) * rng.choice([-1, 1])
+        return (offset + 1e-3 * np.abs(offset) * rng.standard_normal(shape)) * scale
     raise ValueError(f"unknown regime {regime!r}; expected one of {sorted(REGIMES)}")
 
 
@@ -65,6 +75,7 @@ class Case:
     scale: float
     dtype: str
     seed: int
+    label: str = ""  # what an explicit edge case covers ("B = 1", "overlapping windows"); empty when drawn
 
     @property
     def batch(self) -> int:
@@ -75,7 +86,30 @@ class Case:
         """``ctor(in_features=3, out_features=2), x (1, 3), regime normal ×1, float32, seed 7``."""
         ctor = ", ".join(f"{k}={v!r}" for k, v in self.ctor.items())
         shapes = ", ".join(f"{k} {v}" for k, v in self.shapes.items())
-        return f"({ctor}), {shapes}, regime {self.regime} ×{self.scale:g}, {self.dtype}, seed {self.seed}"
+        text = f"({ctor}), {shapes}, regime {self.regime} ×{self.scale:g}, {self.dtype}, seed {self.seed}"
+        return f"{text}, edge case: {self.label}" if self.label else text
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An explicit case of a kind, run on every seed before the drawn ones: what it covers and how it is made.
+
+    Edges are where realistic bugs hide and random drawing rarely goes (batch size 1, a batch larger than a
+    chunk, overlapping pooling windows, exact zeros, ties, logits near ±1000, constructor arguments at the ends
+    of their ranges). ``regime`` may name a regime the kind's ``make_inputs`` builds only for edges.
+    """
+
+    label: str
+    ctor: Mapping[str, Any]
+    shapes: Mapping[str, tuple[int, ...]]
+    regime: str = "normal"
+    scale: float = 1.0
+    dtype: str = "float64"
+
+
+def no_edges() -> list[Edge]:
+    """The edges of a kind that declares none (only the stratified regime and dtype cases are made)."""
+    return []
 
 
 @dataclass(frozen=True)
@@ -103,6 +137,7 @@ class Kind:
     differentiable_inputs: tuple[str, ...] = ("x",)
     positive: tuple[str, ...] = ()  # inputs whose domain is x > 0 (finite differences stay inside it)
     network: bool = False  # a whole network (trainability applies)
+    edges: Callable[[], list[Edge]] = no_edges
 
     @property
     def has_params(self) -> bool:
@@ -124,6 +159,33 @@ class Kind:
 
         return draw()
 
+    def explicit_cases(self, seed: int = 0) -> list[Case]:
+        """The kind's edge cases, then one case per value regime and dtype not yet covered (stratified).
+
+        Run before the drawn cases on every seed, so that every edge, every regime and both dtypes are exercised
+        by every property in every run, whatever the profile's budget. Small on purpose (≈ 6–12 cases of a few
+        elements each). ``seed`` varies the arrays, never what the cases cover.
+        """
+        edges = self.edges()
+        if not edges:
+            return []
+        cases = [
+            Case(self.name, e.ctor, e.shapes, e.regime, e.scale, e.dtype, _edge_seed(seed, i), e.label)
+            for i, e in enumerate(edges)
+        ]
+        base = edges[0]
+
+        def extra(regime: str, dtype: str, label: str) -> Case:
+            return Case(self.name, base.ctor, base.shapes, regime, 1.0, dtype, _edge_seed(seed, len(cases)), label)
+
+        for regime in self.regimes:
+            if regime not in {c.regime for c in cases}:
+                cases.append(extra(regime, "float32", f"regime {regime}"))
+        for dtype in ("float64", "float32"):
+            if dtype not in {c.dtype for c in cases}:
+                cases.append(extra(base.regime, dtype, f"dtype {dtype}"))
+        return cases
+
     def materialise(self, case: Case) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The case's inputs (in the case's dtype) and canonical parameters (float64, realistic scale)."""
         rng = np.random.default_rng(case.seed)
@@ -137,6 +199,11 @@ class Kind:
         else:
             params = {k: realistic(rng, s) for k, s in self.params(case.ctor).items()}
         return inputs, params
+
+
+def _edge_seed(seed: int, index: int) -> int:
+    # Distinct from the drawn cases' seeds (0..2**16) so that an edge never repeats a drawn case's arrays.
+    return 2**17 + 97 * seed + index
 
 
 def realistic(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -1,7 +1,9 @@
 """The property registry: every property of the checklist, with what it verifies and which kinds it applies to.
 
 A property is a pure function ``Trial -> Outcome``; it never prints and never raises for a failure of the
-layer. The registry order is the checklist order: cheap contract checks first, then gradients, then semantics.
+layer. The registry order (:data:`ORDER`) is the checklist order: cheap contract checks first, then gradients,
+then semantics. :func:`gradcheck.properties.load` imports the property modules, which register here on import
+(this module imports none of them, so the import graph stays acyclic).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from gradcheck.checklist.trial import Trial
     from gradcheck.kinds import Kind
 
-__all__ = ["PROPERTIES", "Outcome", "Property", "get_property", "prop"]
+__all__ = ["ORDER", "PROPERTIES", "Outcome", "OutcomeStatus", "Property", "prop"]
 
 OutcomeStatus = Literal["pass", "warn", "fail", "error", "skip"]
 
@@ -37,6 +39,18 @@ class Outcome:
     findings: tuple[Finding, ...] = ()
     fault: LayerFault | None = None
     reason: str = ""
+
+    @property
+    def margin(self) -> float:
+        """The smallest ``tolerance / difference`` over the comparisons and numeric findings (``inf`` if none)."""
+        margins = [r.margin for r in self.details if r.status in ("pass", "kink", "warn", "fail")]
+        margins += [f.tolerance / f.error for f in self.findings if f.error and f.tolerance is not None]
+        return min(margins, default=float("inf"))
+
+    @property
+    def problems(self) -> tuple[GradientResult, ...]:
+        """The comparisons that did not pass (the ones a report shows in full)."""
+        return tuple(r for r in self.details if r.status in ("warn", "fail", "error"))
 
     @staticmethod
     def from_records(details: tuple[GradientResult, ...] = (), findings: tuple[Finding, ...] = ()) -> Outcome:
@@ -88,12 +102,6 @@ def prop(
     return register
 
 
-def get_property(name: str) -> Property:
-    """The registered property ``name``."""
-    load()
-    return PROPERTIES[name]
-
-
 #: The checklist order: contract first, then gradients, side effects, semantics, and the optional extras.
 ORDER = (
     "interface",
@@ -113,11 +121,3 @@ ORDER = (
     "device_parity",
     "trainability",
 )
-
-
-def load() -> dict[str, Property]:
-    """Import every property module (registration happens on import) and return the registry, in order."""
-    from gradcheck.properties import contract, gradients, semantics, side_effects  # noqa: F401
-
-    ranked = sorted(PROPERTIES, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
-    return {n: PROPERTIES[n] for n in ranked}

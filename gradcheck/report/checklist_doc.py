@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gradcheck.kinds import KINDS, REGIMES, Kind, get_kind
-from gradcheck.properties.registry import load
+from gradcheck.properties import load
 
 __all__ = ["render_checklist_doc"]
 
@@ -17,6 +17,22 @@ This is the list a person follows when validating a new layer derivation, and wh
 runs: each property on Hypothesis-generated cases (constructor arguments over their ranges, batch sizes from 1,
 float32 and float64, the kind's value regimes), each failure shrunk to a minimal case with a command that
 reproduces it.
+
+## Verdicts
+
+Each property, and the run as a whole (its most severe property), gets one of five verdicts:
+
+- **pass**: every case agreed with the reference within its tolerance.
+- **warn**: the gradients are right, but something deserves attention (a NumPy layer that returns float64 for
+  float32 inputs, a deviation confined to extreme inputs that a stabilising constant explains, a gradient the
+  harness could not check). The run still passes (exit status 0) unless `--strict` (`strict=True` in
+  `check_kind`, `--gradcheck-strict` or `checklist(..., strict=True)` in pytest) makes warnings fail.
+- **fail**: a wrong gradient or output on ordinary inputs, lost precision, NaN/Inf, a mutated input, stale state.
+- **error**: the layer raised (reported as the layer's exception, with its file and line) or the harness did
+  ("internal error").
+- **skip**: the property does not apply to the kind, or there was nothing to check.
+
+The run's header says how many properties were checked: `passed (14 checked: 13 passed, 1 warning; 2 skipped)`.
 """
 
 
@@ -46,6 +62,9 @@ def render_checklist_doc() -> str:
     for k in kinds:
         builtin = ", ".join(f"`{b}`" for b in k.builtin)
         lines.append(f"| `{k.name}` | {k.summary} | {k.semantics} | {k.kinks} | {', '.join(k.regimes)} | {builtin} |")
+    lines += ["", "## Edge cases\n"]
+    lines += ["Run on every seed, before the generated cases, by every property:\n"]
+    lines += [f"- `{k.name}`: " + "; ".join(e.label for e in k.edges()) for k in kinds if k.edges()]
     lines += ["", "## Value regimes\n"]
     lines += [f"- `{name}`: {text}" for name, text in REGIMES.items()]
     return "\n".join(lines) + "\n"

@@ -31,27 +31,46 @@ def is_loss(module: Any) -> bool:
     return len(positional) >= 2
 
 
+#: How deep sub-modules are searched: attributes, lists, tuples and dicts nested within each other.
+MAX_DEPTH = 8
+
+
 def _children(obj: Any) -> Iterator[tuple[str, Any]]:
+    """``(path, value)`` for every attribute of ``obj``, looking inside lists, tuples and dicts at any depth."""
     attrs = vars(obj) if hasattr(obj, "__dict__") else {}
     for name, value in attrs.items():
-        if isinstance(value, list | tuple):
-            yield from ((f"{name}.{i}", v) for i, v in enumerate(value))
-        elif isinstance(value, dict) and name not in ("params", "grads"):
-            yield from ((f"{name}.{k}", v) for k, v in value.items())
-        else:
-            yield name, value
+        if name not in ("params", "grads"):
+            yield from _flatten(name, value, 0)
 
 
-def find_param_owners(module: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
-    """``(prefix, owner)`` for ``module`` and every sub-module (in attributes, lists or dicts) with ``params``."""
+def _flatten(path: str, value: Any, depth: int) -> Iterator[tuple[str, Any]]:
+    if depth < MAX_DEPTH and isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _flatten(f"{path}.{i}", v, depth + 1)
+    elif depth < MAX_DEPTH and isinstance(value, dict):
+        for k, v in value.items():
+            yield from _flatten(f"{path}.{k}", v, depth + 1)
+    else:
+        yield path, value
+
+
+def find_param_owners(
+    module: Any, prefix: str = "", depth: int = 0, seen: set[int] | None = None
+) -> list[tuple[str, Any]]:
+    """``(prefix, owner)`` for ``module`` and every sub-module with ``params``, wherever it is kept: attributes,
+    lists, tuples and dicts nested at any depth (an MLP holding ``[(Linear, ReLU), ...]``). Each module once."""
+    seen = set() if seen is None else seen
+    if id(module) in seen:
+        return []
+    seen.add(id(module))
     owners = []
     params = getattr(module, "params", None)
     if isinstance(params, dict) and params:
         owners.append((prefix, module))
-    if depth < 4:
+    if depth < MAX_DEPTH:
         for name, child in _children(module):
-            if child is not module and is_numpy_module(child):
-                owners.extend(find_param_owners(child, f"{prefix}{name}.", depth + 1))
+            if not isinstance(child, type) and is_numpy_module(child):
+                owners.extend(find_param_owners(child, f"{prefix}{name}.", depth + 1, seen))
     return owners
 
 
@@ -104,6 +123,27 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
 
     def restore() -> None:
         set_params(original)
+
+    def split(values: Values) -> tuple[np.ndarray, Any]:
+        # Forward now, backward when asked (another instance may run in between): the interleaved-state probe.
+        out = forward(values)
+        x = values["x"].copy()
+
+        def backward(cot: np.ndarray) -> Grads:
+            dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
+            return _collect(call_backward(dout.copy(), x), cot)
+
+        return out.copy(), backward
+
+    def probe_rebind(values: Values, cot: np.ndarray) -> tuple[np.ndarray, Grads]:
+        # What a training loop does, params[k] = params[k] - lr * grads[k]: a new array under the same key, and
+        # no attribute repointed, so a layer that captured self.W = params["weight"] keeps reading the old one.
+        for k, (owner, key) in table.items():
+            owner.params[key] = np.array(values[k], copy=True)
+        args = (values["x"].copy(),) + ((target.copy(),) if target is not None else ())
+        out = as_output(name, "forward", call_layer(name, "forward", module.forward, *args))
+        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
+        return out.copy(), _collect(call_backward(dout.copy(), values["x"].copy()), cot)
 
     def call_backward(dout: np.ndarray, x: np.ndarray) -> object:
         if target is not None:
@@ -170,6 +210,8 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
         notes=notes,
         probe_purity=probe_purity,
         probe_interleaved=probe_interleaved,
+        split=split,
+        probe_rebind=probe_rebind,
     )
 
 

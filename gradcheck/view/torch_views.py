@@ -58,7 +58,9 @@ def _to_numpy(v: Any, copy: bool = True) -> np.ndarray:
 
 
 def _tensor(a: np.ndarray, device: str, requires_grad: bool = False) -> Any:
-    t = _torch().from_numpy(np.ascontiguousarray(a)).to(device)
+    # Always a copy: nothing the layer receives may share memory with the harness's own arrays, so a layer that
+    # writes into its input (x -= mean) changes only its own tensor, which the purity probe compares.
+    t = _torch().from_numpy(np.array(a, order="C", copy=True)).to(device)
     return t.requires_grad_(requires_grad)
 
 
@@ -81,9 +83,14 @@ def _arg_names(fn: Any, n: int) -> list[str]:
     return params[:n]
 
 
+def _cotangent(cot: np.ndarray, out: Any, device: str) -> Any:
+    # A fresh tensor per backward, in the output's dtype: a backward that writes into grad_output changes only it.
+    return _tensor(np.asarray(cot, dtype=np.float64), device).to(out.dtype).reshape(out.shape)
+
+
 def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str, retain: bool = False) -> list[Any]:
     torch = _torch()
-    c = _tensor(np.asarray(cot, dtype=np.float64), device).to(outputs.dtype).reshape(outputs.shape)
+    c = _cotangent(cot, outputs, device)
     try:
         return list(torch.autograd.grad(outputs, wrt, grad_outputs=c, allow_unused=True, retain_graph=retain))
     except Exception as exc:
@@ -101,11 +108,17 @@ def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu", names: li
     input_names = tuple(names[i] for i in diff)
     point = {names[i]: _to_numpy(args[i]) for i in diff}
 
-    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
-        tensors = {k: _tensor(values[k], device, requires_grad) for k in input_names}
+    def make(values: Values, requires_grad: bool) -> dict[str, Any]:
+        return {k: _tensor(values[k], device, requires_grad) for k in input_names}
+
+    def run(tensors: dict[str, Any]) -> Any:
         full = [tensors[names[i]] if i in diff else args[i] for i in range(len(args))]
-        out = call_layer(name, "apply", fn.apply, *full, context=lambda: describe(values))
-        return _output(f"{name}.apply", out), [tensors[k] for k in input_names]
+        out = call_layer(name, "apply", fn.apply, *full, context=lambda: describe(tensors))
+        return _output(f"{name}.apply", out)
+
+    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
+        tensors = make(values, requires_grad)
+        return run(tensors), list(tensors.values())
 
     def forward(values: Values) -> np.ndarray:
         with _torch().no_grad():
@@ -120,36 +133,48 @@ def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu", names: li
     extras = [f"{names[i]}={args[i]!r}" for i in range(len(args)) if i not in diff]
     notes = [f"torch.autograd.Function via apply; fixed arguments: {', '.join(extras) or 'none'}"]
     view = OpView(name, "torch.Function", input_names, (), point, forward, vjp, device=device, notes=notes)
-    view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
+    view.probe_purity = lambda values, cot: _purity(make, run, values, cot, name, device)
     view.probe_interleaved = lambda a, b, cot: _interleaved(
         lambda v: call(v, True), a, b, cot, name, device, input_names
     )
+    view.split = lambda values: _split(lambda v: call(v, True), values, name, device, input_names)
     return view
 
 
-def _purity(call: Any, values: Values, cot: np.ndarray, name: str, device: str) -> list[str]:
+def _purity(make: Any, run: Any, values: Values, cot: np.ndarray, name: str, device: str) -> list[str]:
+    # Snapshots taken before forward (a Function that centres its input in place, x -= mean, is seen after
+    # forward), compared again after backward; the cotangent is the layer's own fresh tensor.
     torch = _torch()
-    out, wrt = call(values)
-    keep = [t.detach().clone() for t in wrt]
-    c = _tensor(np.asarray(cot, dtype=np.float64), device).to(out.dtype).reshape(out.shape)
+    tensors = make(values, True)
+    keep = {k: t.detach().clone() for k, t in tensors.items()}
+
+    def changed(when: str) -> list[str]:
+        return [f"{when} modified {k!r} in place" for k, t in tensors.items() if not torch.equal(t.detach(), keep[k])]
+
+    out = run(tensors)
+    found = changed("forward")
+    c = _cotangent(cot, out, device)
     c_keep = c.clone()
-    found = [
-        f"forward modified input {i} in place"
-        for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
-        if not torch.equal(t.detach(), k)
-    ]
     try:
-        torch.autograd.grad(out, wrt, grad_outputs=c, allow_unused=True)
+        torch.autograd.grad(out, list(tensors.values()), grad_outputs=c, allow_unused=True)
     except Exception as exc:
         raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
     if not torch.equal(c, c_keep):
         found.append("backward modified grad_output in place")
-    found += [
-        f"backward modified input {i} in place"
-        for i, (t, k) in enumerate(zip(wrt, keep, strict=True))
-        if not torch.equal(t.detach(), k)
-    ]
+    before = set(found)
+    found += [f for f in changed("backward") if f.replace("backward", "forward") not in before]
     return found
+
+
+def _split(call: Any, values: Values, name: str, device: str, keys: tuple[str, ...]) -> tuple[np.ndarray, Any]:
+    # Forward now, backward when asked: the graph (and the ctx it holds) lives until then.
+    out, wrt = call(values)
+
+    def backward(cot: np.ndarray) -> Grads:
+        grads = _grads(name, out, wrt, cot, device)
+        return {k: None if g is None else _to_numpy(g, copy=False) for k, g in zip(keys, grads, strict=True)}
+
+    return _to_numpy(out.detach()), backward
 
 
 def _interleaved(
@@ -183,14 +208,20 @@ def module_view(
     point.update({k: _to_numpy(p) for k, p in params.items()})
     original = {k: p.detach().clone() for k, p in params.items()}
 
-    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
-        tensors = {k: _tensor(values[k], device, requires_grad) for k in (*input_names, *params)}
+    def make(values: Values, requires_grad: bool) -> dict[str, Any]:
+        return {k: _tensor(values[k], device, requires_grad) for k in (*input_names, *params)}
+
+    def run(tensors: dict[str, Any]) -> Any:
         full = [tensors[input_names[diff.index(i)]] if i in diff else inputs[i] for i in range(len(inputs))]
         state = {k: tensors[k] for k in params}
         out = call_layer(
-            name, "forward", torch.func.functional_call, module, state, tuple(full), context=lambda: describe(values)
+            name, "forward", torch.func.functional_call, module, state, tuple(full), context=lambda: describe(tensors)
         )
-        return _output(f"{name}.forward", out), list(tensors.values())
+        return _output(f"{name}.forward", out)
+
+    def call(values: Values, requires_grad: bool) -> tuple[Any, list[Any]]:
+        tensors = make(values, requires_grad)
+        return run(tensors), list(tensors.values())
 
     def forward(values: Values) -> np.ndarray:
         with torch.no_grad():
@@ -210,8 +241,9 @@ def module_view(
 
     notes = [f"torch.nn.Module; parameters: {', '.join(params) or 'none'}"]
     view = OpView(name, "torch.nn.Module", input_names, tuple(params), point, forward, vjp, device, restore, notes)
-    view.probe_purity = lambda values, cot: _purity(lambda v: call(v, True), values, cot, name, device)
+    view.probe_purity = lambda values, cot: _purity(make, run, values, cot, name, device)
     view.probe_interleaved = lambda a, b, cot: _interleaved(
         lambda v: call(v, True), a, b, cot, name, device, (*input_names, *params)
     )
+    view.split = lambda values: _split(lambda v: call(v, True), values, name, device, (*input_names, *params))
     return view

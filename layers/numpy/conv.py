@@ -1,14 +1,15 @@
 """2-d convolution (cross-correlation) and max pooling on (N, C, H, W) batches, as in ``torch.nn.functional``.
 
-Both are vectorised by looping over the k² kernel offsets ``(p, q)`` only, never over pixels or samples:
-the offset ``(p, q)`` of every window is the strided slice
-``xp[..., p : p + s(Ho−1) + 1 : s, q : q + s(Wo−1) + 1 : s]`` of the padded input ``xp``. For the
-convolution, gathering these slices is im2col and scatter-adding into them is col2im (which accumulates
-overlapping windows); max pooling reduces over them and scatters its gradient with ``np.add.at``.
+Both are vectorised by looping over the k² kernel offsets ``(p, q)`` only, never over pixels: the offset
+``(p, q)`` of every window is a strided slice of the padded input ``xp``. For the convolution, gathering these
+slices is im2col and scatter-adding into them is col2im (which accumulates overlapping windows); it works in
+channels-last order, a few samples at a time, so that its patch matrix (k² times the input) is never held for
+the whole batch. Max pooling reduces over the slices and scatters its gradient with ``np.add.at``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import product
 
 import numpy as np
@@ -48,9 +49,24 @@ def _offset(p: int, q: int, stride: int, out_hw: tuple[int, int]) -> tuple[slice
     )
 
 
+def _offset_cl(p: int, q: int, stride: int, out_hw: tuple[int, int]) -> tuple[slice, ...]:
+    """:func:`_offset` for a channels-last (N, H, W, C) array."""
+    return _offset(p, q, stride, out_hw)[1:] + (slice(None),)
+
+
 def _as_matrix(weight: Array) -> Array:
     """The (O, C, k, k) weight as the (O, k²·C) matrix whose columns match the rows of ``cols``."""
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+_CHUNK_BYTES = 1 << 20
+"""Size of the patch buffer of one chunk of samples (reused, so it stays in cache)."""
+
+
+def _chunks(n: int, per_sample: int) -> list[slice]:
+    """Slices of the batch whose patch matrices take about :data:`_CHUNK_BYTES` (at least one sample)."""
+    step = max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
 class Conv2dModule(Module):
@@ -60,14 +76,16 @@ class Conv2dModule(Module):
 
         out[n, o, i, j] = b[o] + Σ_{c, p, q} W[o, c, p, q] · xp[n, c, s·i + p, s·j + q]
 
-    computed as one batched matmul ``W (O, k²·C) @ cols (N, k²·C, Ho·Wo)`` on the im2col matrix (rows ordered
-    by kernel offset, then channel, so that each offset is one contiguous block).
+    computed as the matrix product ``cols (N·Ho·Wo, k²·C) @ Wᵀ (k²·C, O)`` on the im2col matrix in channels-last
+    order (one row per output pixel, columns ordered by kernel offset, then channel), a chunk of samples at a
+    time (about 1 MiB of patches) in one reused buffer. Only the padded input is cached for the backward, which
+    gathers each chunk's patches again: the k²-times-larger patch matrix is never held for the whole batch.
 
     Backward: each output element is linear in ``W``, ``b`` and ``xp``, so::
 
         dW[o, c, p, q] = Σ_{n, i, j} dout[n, o, i, j] · xp[n, c, s·i + p, s·j + q]     (dout @ colsᵀ)
         db[o]          = Σ_{n, i, j} dout[n, o, i, j]
-        dxp[n, c, s·i + p, s·j + q] += Σ_o W[o, c, p, q] · dout[n, o, i, j]           (col2im of Wᵀ @ dout)
+        dxp[n, c, s·i + p, s·j + q] += Σ_o W[o, c, p, q] · dout[n, o, i, j]           (col2im of dout @ W)
 
     and ``dx`` is ``dxp`` without its padding.
 
@@ -120,6 +138,8 @@ class Conv2dModule(Module):
     def forward(self, x: Array) -> Array:
         """Returns the cross-correlation of ``x`` (N, C, H, W) with ``weight`` plus ``bias``, (N, O, Ho, Wo).
 
+        The result is a channels-last view (the matrix product's rows are pixels).
+
         Raises:
             ValueError: ``x`` is not a finite (N, in_channels, H, W) array or is smaller than the kernel.
         """
@@ -127,42 +147,61 @@ class Conv2dModule(Module):
         out_hw = _out_size(f"{self._name}.forward", x.shape, self.kernel_size, self.stride, self.padding)
         weight = self._param("weight", self._weight_shape, x.dtype)
         bias = self._param("bias", (self.out_channels,), x.dtype)
-        cols = self._im2col(_pad(x, self.padding, 0.0), out_hw)
-        out: Array = np.matmul(_as_matrix(weight), cols)
-        out += bias[:, None]
-        self._cache = (cols, weight, x.shape, out_hw)
-        return out.reshape(x.shape[0], self.out_channels, *out_hw)
+        xp = self._pad_channels_last(x)
+        w_mat_t = _as_matrix(weight).T
+        out = np.empty((x.shape[0], *out_hw, self.out_channels), dtype=x.dtype)
+        for part, cols in self._patches(xp, out_hw):
+            np.matmul(cols, w_mat_t, out=out[part].reshape(cols.shape[0], -1))
+        out += bias
+        self._cache = (xp, weight, x.shape, out_hw)
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, dout: Array) -> Array:
-        """Sets ``grads`` to ``dW``, ``db`` and returns ``dx`` (formulas in the class docstring)."""
-        cols, weight, x_shape, out_hw = self._saved()
-        n = x_shape[0]
-        dout = self._dout(dout, (n, self.out_channels, *out_hw), cols.dtype)
-        dout3 = dout.reshape(n, self.out_channels, -1)
-        dweight = np.matmul(dout3, cols.transpose(0, 2, 1)).sum(axis=0)
-        k = self.kernel_size
-        dweight = dweight.reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2)
-        self._set_grads(weight=np.ascontiguousarray(dweight), bias=dout3.sum(axis=(0, 2)))
-        dcols = np.matmul(_as_matrix(weight).T, dout3)
-        return self._col2im(dcols, x_shape, out_hw)
+        """Sets ``grads`` to ``dW``, ``db`` and returns ``dx`` (formulas in the class docstring).
 
-    def _im2col(self, xp: Array, out_hw: tuple[int, int]) -> Array:
-        """Gathers the windows of ``xp`` into ``cols`` (N, k²·C, Ho·Wo), one strided copy per offset."""
-        n, c, k = xp.shape[0], self.in_channels, self.kernel_size
-        cols = np.empty((n, k, k, c, *out_hw), dtype=xp.dtype)
-        for p, q in product(range(k), repeat=2):
-            cols[:, p, q] = xp[_offset(p, q, self.stride, out_hw)]
-        return cols.reshape(n, k * k * c, -1)
-
-    def _col2im(self, dcols: Array, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> Array:
-        """Scatter-adds ``dcols`` (N, k²·C, Ho·Wo) back onto the padded input and crops the padding."""
+        The patches of each chunk are gathered again from the cached padded input instead of being kept.
+        """
+        xp, weight, x_shape, out_hw = self._saved()
         n, c, h, w = x_shape
+        dout = self._dout(dout, (n, self.out_channels, *out_hw), xp.dtype)
+        dout_rows = dout.transpose(0, 2, 3, 1)  # (N, Ho, Wo, O): the rows of the forward's product
+        w_mat = _as_matrix(weight)
+        dw_mat = np.zeros_like(w_mat)
+        dxp = np.zeros_like(xp)
+        for part, cols in self._patches(xp, out_hw):
+            rows = np.ascontiguousarray(dout_rows[part]).reshape(cols.shape[0], -1)
+            dw_mat += rows.T @ cols
+            self._col2im(rows @ w_mat, dxp[part], out_hw)
         k, pad = self.kernel_size, self.padding
-        dcols = dcols.reshape(n, k, k, c, *out_hw)
-        dxp = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=dcols.dtype)
+        dweight = dw_mat.reshape(self.out_channels, k, k, c).transpose(0, 3, 1, 2)
+        self._set_grads(weight=np.ascontiguousarray(dweight), bias=dout.sum(axis=(0, 2, 3)))
+        return dxp[:, pad : pad + h, pad : pad + w].transpose(0, 3, 1, 2)
+
+    def _pad_channels_last(self, x: Array) -> Array:
+        """``x`` (N, C, H, W) zero-padded and transposed to (N, H + 2P, W + 2P, C)."""
+        n, c, h, w = x.shape
+        pad = self.padding
+        xp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=x.dtype)
+        xp[:, pad : pad + h, pad : pad + w] = x.transpose(0, 2, 3, 1)
+        return xp
+
+    def _patches(self, xp: Array, out_hw: tuple[int, int]) -> Iterator[tuple[slice, Array]]:
+        """Per chunk of samples, the im2col rows (chunk·Ho·Wo, k²·C), in one reused buffer."""
+        k, c, (ho, wo) = self.kernel_size, self.in_channels, out_hw
+        parts = _chunks(xp.shape[0], ho * wo * k * k * c * xp.itemsize)
+        buf = np.empty((parts[0].stop - parts[0].start, ho, wo, k, k, c), dtype=xp.dtype)
+        for part in parts:
+            cols = buf[: part.stop - part.start]
+            for p, q in product(range(k), repeat=2):
+                cols[:, :, :, p, q] = xp[part][_offset_cl(p, q, self.stride, out_hw)]
+            yield part, cols.reshape(-1, k * k * c)
+
+    def _col2im(self, dcols: Array, dxp: Array, out_hw: tuple[int, int]) -> None:
+        """Scatter-adds ``dcols`` (chunk·Ho·Wo, k²·C) onto the chunk ``dxp`` (chunk, H + 2P, W + 2P, C)."""
+        k = self.kernel_size
+        dcols = dcols.reshape(dxp.shape[0], *out_hw, k, k, self.in_channels)
         for p, q in product(range(k), repeat=2):
-            dxp[_offset(p, q, self.stride, out_hw)] += dcols[:, p, q]
-        return dxp[:, :, pad : pad + h, pad : pad + w]
+            dxp[_offset_cl(p, q, self.stride, out_hw)] += dcols[:, :, :, p, q]
 
 
 class MaxPool2dModule(Module):

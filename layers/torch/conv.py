@@ -1,41 +1,55 @@
-r"""2-D cross-correlation (``F.conv2d``) as a matrix product over patches, forward and backward.
+r"""2-D cross-correlation (``F.conv2d``): the forward as a matrix product over patches, the backward as a
+transposed convolution and a correlation.
 
-Let x be (N, C, H, W), W be (O, C, kh, kw), stride (sh, sw), zero padding (ph, pw). ``unfold`` (im2col)
-gathers each receptive field of the padded input into a column:
+Let x be (N, C, H, W), W be (O, C, kh, kw), stride (sh, sw), zero padding (ph, pw), and xp the padded input.
+Output size per spatial axis: H_out = ⌊(H + 2ph − kh)/sh⌋ + 1 (same for W). The forward is
 
-    X = unfold(x)     (N, C·kh·kw, L),   L = H_out · W_out,   H_out = ⌊(H + 2ph − kh)/sh⌋ + 1  (same for W)
+    y[n, o, i, j] = b[o] + Σ_{c, p, q} W[o, c, p, q] · xp[n, c, sh·i + p, sw·j + q].
 
-and the convolution is one matrix product per sample with the flattened kernel W_mat (O, C·kh·kw):
+Forward (im2col). In channels-last order the receptive field of output pixel (n, i, j) is the row
+``cols[n, i, j] = (xp[n, :, sh·i + p, sw·j + q] for p, q)`` of length kh·kw·C; gathering it is kh·kw strided
+copies (one per kernel offset (p, q)), and the forward is one matrix product
 
-    y_n = W_mat X_n + b    (O, L), reshaped to (O, H_out, W_out).
+    y_rows = cols (N·H_out·W_out, kh·kw·C) @ W_matᵀ (kh·kw·C, O) + b,   W_mat[o, (p, q, c)] = W[o, c, p, q].
 
-Backward, with dout reshaped to (N, O, L): the product rule for the matrix product, and the adjoint of
-``unfold``, which is ``fold`` (col2im: it scatters each column back to its receptive field and sums overlaps):
+The copies are made a few samples at a time into one reused buffer (about ``_CHUNK_BYTES``), so the
+forward never holds the kh·kw-times-larger patch matrix of the whole batch. ``y`` is returned as (N, O, H_out,
+W_out) in the channels-last memory format it was computed in (``permute`` of the (N, H_out, W_out, O) rows).
 
-    dW_mat = Σ_n dout_n X_nᵀ                    (O, C·kh·kw), reshaped to (O, C, kh, kw)
-    db     = Σ_n Σ_l dout_nl                    (O,)
-    dX_n   = W_matᵀ dout_n                      (C·kh·kw, L)
-    dx     = fold(dX, (H, W))                   (N, C, H, W); padding is cropped away by fold.
+Backward. y is linear in each of W, b and xp; with dout = ∂L/∂y:
 
-The backward re-runs ``unfold`` on the saved input instead of saving X (kh·kw times the input's size).
+    db[o]          = Σ_{n, i, j} dout[n, o, i, j]
+    dW[o, c, p, q] = Σ_{n, i, j} dout[n, o, i, j] · xp[n, c, sh·i + p, sw·j + q]
+                     — the correlation of x with dout (dout as the kernel, dilated by the stride),
+    dxp[n, c, u, v] = Σ_{o, p, q : u = sh·i + p, v = sw·j + q} W[o, c, p, q] · dout[n, o, i, j]
+                     — the transposed convolution of dout with W (dout scattered by the stride, correlated
+                       with W rotated by 180° and its in/out channels swapped), cropped by the padding.
+
+The two are computed by ``torch.nn.grad.conv2d_weight`` and ``torch.nn.grad.conv2d_input``, which evaluate
+exactly these sums; both are differentiable, so the Function supports double backward.
 """
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 __all__ = ["Conv2dFunction"]
 
+_CHUNK_BYTES = 1 << 20
+"""Size of the reused patch buffer: a few samples' patches at a time, small enough to stay in cache."""
+
 
 class Conv2dFunction(torch.autograd.Function):
-    r"""``apply(x, weight, bias, stride=1, padding=0)``: cross-correlation as ``F.conv2d``, via unfold/fold.
+    r"""``apply(x, weight, bias, stride=1, padding=0)``: cross-correlation as ``F.conv2d``.
 
-    ``stride`` and ``padding`` are ints or (h, w) pairs; ``bias`` may be ``None``. Backward returns
-    ``(dx, dweight, dbias, None, None)`` (``None`` for inputs that need no gradient), computed with
-    ``fold`` and matrix products; no ``F.conv2d`` is called in either direction.
+    ``stride`` and ``padding`` are ints or (h, w) pairs; ``bias`` may be ``None``. The forward is im2col and
+    one matrix product per chunk of samples (no convolution primitive); the output is (N, O, H_out, W_out) in
+    the channels-last memory format. Backward returns ``(dx, dweight, dbias, None, None)`` (``None`` for
+    inputs that need no gradient): dx as the transposed convolution of dout with the weight, dweight as the
+    correlation of x with dout (``torch.nn.grad.conv2d_input`` / ``conv2d_weight``), dbias as the sum of dout.
 
     Raises:
         ValueError: ``x`` is not (N, C, H, W) with C equal to ``weight``'s in-channels, ``bias`` is not (O,),
@@ -60,31 +74,52 @@ class Conv2dFunction(torch.autograd.Function):
         padding: int | tuple[int, int] = 0,
     ) -> torch.Tensor:
         stride, padding = _pair(stride), _pair(padding)
-        h_out, w_out = _check_conv(x, weight, bias, stride, padding)
+        out_hw = _check_conv(x, weight, bias, stride, padding)
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding = stride, padding
-        cols = F.unfold(x, weight.shape[2:], padding=padding, stride=stride)
-        y = weight.reshape(weight.shape[0], -1) @ cols
-        if bias is not None:
-            y = y.add_(bias[:, None])
-        return y.reshape(x.shape[0], weight.shape[0], h_out, w_out)
+        return _im2col_matmul(x, weight, bias, stride, padding, out_hw).permute(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
-        kernel, stride, padding = weight.shape[2:], ctx.stride, ctx.padding
-        dout_cols = dout.reshape(dout.shape[0], dout.shape[1], -1)
-        w_mat = weight.reshape(weight.shape[0], -1)
-        dx = dweight = dbias = None
-        if need_x:
-            dx = F.fold(w_mat.T @ dout_cols, x.shape[2:], kernel, padding=padding, stride=stride)
-        if need_weight:
-            cols = F.unfold(x, kernel, padding=padding, stride=stride)
-            dweight = (dout_cols @ cols.transpose(1, 2)).sum(0).reshape(weight.shape)
-        if need_bias:
-            dbias = dout_cols.sum((0, 2))
+        stride, padding = ctx.stride, ctx.padding
+        dx = torch.nn.grad.conv2d_input(x.shape, weight, dout, stride, padding) if need_x else None
+        dweight = torch.nn.grad.conv2d_weight(x, weight.shape, dout, stride, padding) if need_weight else None
+        dbias = dout.sum((0, 2, 3)) if need_bias else None
         return dx, dweight, dbias, None, None
+
+
+def _im2col_matmul(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> torch.Tensor:
+    """The (N, H_out, W_out, O) rows ``cols @ W_matᵀ + b``, built a chunk of samples at a time."""
+    n, c, h, w = x.shape
+    n_out, _, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (ho, wo) = stride, padding, out_hw
+    xp = x.new_zeros(n, h + 2 * ph, w + 2 * pw, c)  # channels last: each patch row is kh·kw runs of C values
+    xp[:, ph : ph + h, pw : pw + w] = x.permute(0, 2, 3, 1)
+    w_mat_t = weight.permute(2, 3, 1, 0).reshape(kh * kw * c, n_out)
+    y = x.new_empty(n, ho, wo, n_out)
+    per_sample = ho * wo * kh * kw * c * x.element_size()
+    chunk = max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+    cols = x.new_empty(chunk, ho, wo, kh, kw, c)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        part = cols[: stop - start]
+        for p, q in product(range(kh), range(kw)):
+            part[:, :, :, p, q] = xp[start:stop, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
+        rows, out = part.view(-1, kh * kw * c), y[start:stop].view(-1, n_out)
+        if bias is None:
+            torch.mm(rows, w_mat_t, out=out)
+        else:
+            torch.addmm(bias, rows, w_mat_t, out=out)
+    return y
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:

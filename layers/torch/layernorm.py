@@ -80,18 +80,29 @@ class CustomLayerNormManualFunction(torch.autograd.Function):
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x_hat, gamma, inv_std = ctx.saved_tensors
         need_x, need_gamma, need_beta = ctx.needs_input_grad[:3]
-        dgamma = (dout * x_hat).sum(0) if need_gamma else None
         dbeta = dout.sum(0) if need_beta else None
-        dx = _layer_norm_dx(dout * gamma, x_hat, inv_std) if need_x else None
-        return dx, dgamma, dbeta, None
+        if not need_x:
+            return None, (dout * x_hat).sum(0) if need_gamma else None, dbeta, None
+        dx, dgamma = _layer_norm_vjp(dout, x_hat, gamma, inv_std)
+        return dx, dgamma if need_gamma else None, dbeta, None
 
 
-def _layer_norm_dx(dx_hat: torch.Tensor, x_hat: torch.Tensor, inv_std: torch.Tensor) -> torch.Tensor:
-    """dx = (dx̂ − mean_j dx̂ − x̂ ⊙ mean_j(dx̂ ⊙ x̂)) / σ̂, row by row, built in dx̂'s buffer."""
-    mean_dx_hat = dx_hat.mean(dim=1, keepdim=True)
-    mean_dx_hat_x_hat = (dx_hat * x_hat).mean(dim=1, keepdim=True)
-    dx = dx_hat.sub_(mean_dx_hat).addcmul_(x_hat, mean_dx_hat_x_hat, value=-1)
-    return dx.mul_(inv_std)
+def _layer_norm_vjp(
+    dout: torch.Tensor, x_hat: torch.Tensor, gamma: torch.Tensor, inv_std: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dx, dγ) in one (B, M) buffer: dx = (dx̂ − mean_j dx̂ − x̂ ⊙ mean_j(dx̂ ⊙ x̂)) / σ̂ with dx̂ = γ ⊙ dout.
+
+    γ is per feature, so the two row means are matrix-vector products with γ: mean_j dx̂ = (dout γ)/M and
+    mean_j (dx̂ ⊙ x̂) = ((dout ⊙ x̂) γ)/M; dout ⊙ x̂ also gives dγ = Σ_b dout ⊙ x̂. Only one (B, M) tensor
+    is allocated (a fresh allocation costs more than a pass over it); it holds dout ⊙ x̂, then dx.
+    """
+    inv_m = 1.0 / dout.shape[1]
+    buf = dout * x_hat
+    dgamma = buf.sum(0)
+    mean_dx_hat_x_hat = torch.mv(buf, gamma).mul_(inv_m)[:, None]
+    mean_dx_hat = torch.mv(dout, gamma).mul_(-inv_m)[:, None]
+    dx = torch.addcmul(mean_dx_hat, dout, gamma, out=buf)  # dx̂ − mean_j dx̂, over dout ⊙ x̂ (now consumed)
+    return dx.addcmul_(x_hat, mean_dx_hat_x_hat, value=-1).mul_(inv_std), dgamma
 
 
 class CustomLayerNormAutograd(AffineNorm):

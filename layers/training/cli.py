@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gradcheck.usage import ArgumentParser, UsageError, usage_error
 from layers.training.config import MODELS, TORCH_MODELS, TrainConfig, default_config
 from layers.training.data import DATASETS, DatasetNotFoundError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 PROG = "gradcheck train"
-
-
-class UsageError(ValueError):
-    """A command-line argument is invalid; the message names the value and what to pass instead."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -71,7 +62,7 @@ def _non_negative_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; unset options take the model's defaults for the data set (docs/training.md)."""
-    p = _Parser(prog=PROG, description="Train a verified model and draw its loss and accuracy curves.")
+    p = ArgumentParser(prog=PROG, description="Train a verified model and draw its loss and accuracy curves.")
     p.add_argument("model", metavar="MODEL", choices=MODELS, help=f"one of {', '.join(MODELS)}")
     p.add_argument("--dataset", choices=DATASETS, default="digits", help="digits (default, offline) or cifar10")
     p.add_argument("--data-dir", default="data", help="folder holding cifar-10-batches-py/ (default: data)")
@@ -151,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pass a smaller batch size"
             )
     except (UsageError, DatasetNotFoundError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return usage_error(PROG, exc)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
 

@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["FAMILIES", "Variant", "all_variants", "correct", "wrong"]
 
-FAMILIES = ("activations", "linear", "loss", "norm", "conv", "mlp", "functions")
+FAMILIES = ("activations", "linear", "loss", "norm", "conv", "mlp", "functions", "edge_cases")
 
 
 @dataclass(frozen=True)

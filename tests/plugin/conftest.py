@@ -11,7 +11,7 @@ import torch  # noqa: F401  (imported before any inline run; see the module docs
 from user_layers import BROKEN
 
 from gradcheck.kinds import get_kind
-from gradcheck.properties.registry import load
+from gradcheck.properties import load
 
 get_kind("relu")
 load()

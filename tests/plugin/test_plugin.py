@@ -103,18 +103,18 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["@pytest.mark.gradcheck(kind, property):*", "@pytest.mark.cuda:*"])
 
 
-def test_device_and_dtype_fixtures(pytester: pytest.Pytester) -> None:
+def test_namespaced_device_and_dtype_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_f="""
         import numpy as np
         import pytest
 
-        def test_cast(dtype):
-            assert np.ones(2).astype(dtype).dtype == np.dtype(dtype)
+        def test_cast(gradcheck_dtype):
+            assert np.ones(2).astype(gradcheck_dtype).dtype == np.dtype(gradcheck_dtype)
 
-        def test_on(device):
+        def test_on(gradcheck_device):
             import torch
-            assert torch.ones(1, device=device).device.type == device
+            assert torch.ones(1, device=gradcheck_device).device.type == gradcheck_device
 
         @pytest.mark.cuda
         def test_needs_gpu():
@@ -135,3 +135,22 @@ def test_device_and_dtype_fixtures(pytester: pytest.Pytester) -> None:
         result.stdout.fnmatch_lines(
             ["SKIPPED [[]1[]] test_f.py:*: CUDA test: no CUDA device available (torch.cuda.is_available() is False)"]
         )
+
+
+def test_installing_gradcheck_adds_no_fixture_a_project_could_collide_with(pytester: pytest.Pytester) -> None:
+    # A project with its own meaning for "device" and "dtype" (or none at all) sees no fixture of ours by those names.
+    pytester.makepyfile(test_f="def test_uses_device(device):\n    pass\n\ndef test_uses_dtype(dtype):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*fixture 'device' not found*", "*fixture 'dtype' not found*"])
+    fixtures = pytester.runpytest("--fixtures", "-p", "no:cacheprovider").stdout.str()
+    section = fixtures.split("fixtures defined from gradcheck.pytest_plugin")[1].split("\n---")[0]
+    ours = {line.split()[0] for line in section.splitlines() if " -- " in line}
+    assert ours == {"gradcheck_device", "gradcheck_dtype", "gradcheck_options"}, ours
+
+
+def test_strict_option_reaches_the_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_o="def test_o(gradcheck_options):\n    assert gradcheck_options.strict\n")
+    result = pytester.runpytest("--gradcheck-strict", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["gradcheck: profile *, seed 0, strict (warnings fail)"])

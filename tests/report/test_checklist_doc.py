@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from gradcheck.properties.registry import load
+from gradcheck.properties import load
 from gradcheck.report.checklist_doc import render_checklist_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "checklist.md"
