@@ -1,9 +1,12 @@
 """Cost of checking: this project's engine against ``torch.autograd.gradcheck`` on identical functions.
 
-``gradcheck.check(Fn, *inputs, mode="fast", n_directions=4, seed=0)`` is timed against
-``torch.autograd.gradcheck(Fn.apply, inputs, fast_mode=True)`` and, where the full Jacobian is affordable,
-``fast_mode=False``: the custom batch-norm Function at B ∈ {16, 64, 256} × D ∈ {32, 128, 512} and
-``LinearFunction``, float64 on the CPU, every input requiring grad on both sides.
+``gradcheck.check(Fn, *inputs, mode=..., n_directions=4, seed=0)`` in its ``fast`` and ``directional`` modes
+is timed against ``torch.autograd.gradcheck(Fn.apply, inputs, fast_mode=True)`` and, where the full Jacobian
+is affordable, ``fast_mode=False``: the custom batch-norm Function as its input grows from n = 10² to 10⁶
+elements (B×D = 10×10, 20×50, 100×100, 200×500, 1000×1000) and ``LinearFunction``, float64 on the CPU, every
+input requiring grad on both sides. Each record also holds the time of one forward + backward of the
+Function at that size (``extra_info["call_seconds"]``), so that the cost of a check can be read in units of
+calls: a checker whose cost is independent of n makes the same number of calls at every size.
 
 Evaluations are counted the same way for every checker: the Function's ``forward`` is wrapped with a
 counter for one extra, untimed run (``extra_info["n_forward"]``, analytic side included). The engine's own
@@ -30,8 +33,8 @@ SEED = 0
 SLOW_MAX_ELEMENTS = 2048  # torch's slow mode builds the full Jacobian: 2 forwards per input element
 TARGET_SECONDS = 1.0
 
-BN_SIZES = [(b, d) for b in (16, 64, 256) for d in (32, 128, 512)]
-BN_QUICK = {(16, 32), (256, 512)}
+BN_SIZES = [(10, 10), (20, 50), (100, 100), (200, 500), (1000, 1000)]
+BN_QUICK = set(BN_SIZES)  # the sweep over n is the point: all of it in the quick set
 LINEAR_SIZES = [(16, 32, 32), (64, 128, 128), (256, 512, 512)]
 LINEAR_QUICK = {(16, 32, 32), (256, 512, 512)}
 
@@ -83,7 +86,7 @@ def _tensors(shapes: dict[str, tuple[int, ...]], scale: dict[str, tuple[float, f
 def _cases() -> list[Any]:
     cases = []
     for b, d in BN_SIZES:
-        for checker in ("engine", "torch-fast", "torch-slow"):
+        for checker in ("engine-directional", "engine", "torch-fast", "torch-slow"):
             if checker == "torch-slow" and b * d > SLOW_MAX_ELEMENTS:
                 continue
             marks = [] if (b, d) in BN_QUICK else [pytest.mark.bench_full]
@@ -117,11 +120,12 @@ def _setup(layer: str, size: tuple[int, ...]) -> tuple[Any, list[torch.Tensor], 
 
 
 def _checker(checker: str, fn: Any, inputs: list[torch.Tensor]) -> Callable[[], tuple[bool, int | None]]:
-    if checker == "engine":
+    if checker.startswith("engine"):
         check = _engine_check()
+        mode = "directional" if checker == "engine-directional" else "fast"
 
         def run_engine() -> tuple[bool, int | None]:
-            report = check(fn, *inputs, mode="fast", n_directions=N_DIRECTIONS, seed=SEED)
+            report = check(fn, *inputs, mode=mode, n_directions=N_DIRECTIONS, seed=SEED)
             return bool(report.passed), int(report.n_evals)
 
         return run_engine
@@ -134,6 +138,18 @@ def _checker(checker: str, fn: Any, inputs: list[torch.Tensor]) -> Callable[[], 
         return bool(ok), None
 
     return run_torch
+
+
+def _call_seconds(fn: Any, inputs: list[torch.Tensor]) -> float:
+    """Median time of one forward + backward (every input's gradient) of ``fn`` at these inputs."""
+    out = fn.apply(*inputs)
+    dout = torch.ones_like(out)
+    times = []
+    for _ in range(7):  # CPU time, the timer of the checks themselves (one thread)
+        start = time.process_time()
+        torch.autograd.grad(fn.apply(*inputs), inputs, dout)
+        times.append(time.process_time() - start)
+    return sorted(times)[len(times) // 2]
 
 
 @pytest.mark.parametrize(("layer", "size", "checker"), _cases())
@@ -156,7 +172,8 @@ def test_checking(benchmark: Any, thread_info: dict[str, Any], layer: str, size:
             "passed": passed,
             "n_forward": calls[0],
             "n_evals": n_evals if n_evals is not None else calls[0],
-            "n_directions": N_DIRECTIONS if checker == "engine" else None,
+            "n_directions": N_DIRECTIONS if checker.startswith("engine") else None,
+            "call_seconds": _call_seconds(fn, inputs),
             **thread_info,
         }
     )

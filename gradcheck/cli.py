@@ -196,11 +196,18 @@ def run_checklist(targets: Sequence[tuple[str, str]], args: argparse.Namespace) 
         stopped = f"the checked code called exit({exc.code!r}) where the harness could not catch it"
     finally:
         progress.close()
-    print(render(reports, args.format))
+    _emit(render(reports, args.format))
     if stopped:
         print(f"{PROG}: {stopped}; {len(reports)} of {len(runs)} targets reported", file=sys.stderr)
         return INTERRUPTED if stopped == "interrupted" else 1
     return 0 if all(r.passed for r in reports) else 1
+
+
+def _emit(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `gradcheck check … | head`: the reader has gone; the exit status still tells
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's own advice, so that exit does not fail again
 
 
 def _check(args: argparse.Namespace) -> int:

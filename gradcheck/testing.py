@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from gradcheck.checklist.runner import PropertyResult
     from gradcheck.kinds import Kind
 
-__all__ = ["checklist", "checklist_from_example"]
+__all__ = ["checklist", "checklist_from_example", "submissions"]
 
 DEVICES = ("cpu", "cuda")
 
@@ -248,3 +248,11 @@ def checklist_from_example(target: Any, example_inputs: Any, **options: Any) -> 
     from gradcheck.auto.testing import checklist_from_example as from_example
 
     return from_example(target, example_inputs, **options)
+
+
+def submissions(*dirs: Any, timeout: float = 300.0) -> Callable[..., None]:
+    """One pytest test per submission × kind × property of ``dirs``, each kind checked in its own process (see
+    :func:`gradcheck.submissions.testing.submissions`): ``test_course = submissions("submissions/")``."""
+    from gradcheck.submissions.testing import submissions as batch
+
+    return batch(*dirs, timeout=timeout)

@@ -159,9 +159,10 @@ def test_failure_message_follows_the_template():
         gradcheck.assert_gradients(Sine(k=2.0), X, seed=7)
     lines = str(info.value).splitlines()
     assert lines[0] == "Sine: 1 of 1 gradient checks failed (seed 7)"
-    assert lines[1] == "Gradient mismatch: Sine → x"
+    assert re.fullmatch(r"Gradient mismatch: Sine → x\[\d, \d\]", lines[1]), lines[1]  # the element is located
     assert re.fullmatch(r"  12 / 12 elements mismatched \(elementwise mode\)", lines[2])
     assert re.fullmatch(r"  greatest absolute difference: \S+ at index \(\d, \d\) \(allowed \S+\)", lines[3]), lines[3]
+    assert lines[1].endswith("[" + lines[3].split("at index (")[1].split(")")[0] + "]")
     assert lines[4].startswith("  greatest relative difference: ")
     assert re.fullmatch(r"  analytic: \S+   numeric: \S+", lines[5])
     assert re.fullmatch(r"  shape \(4, 3\), dtype float64, device cpu, step \S+·scale, seed 7", lines[6]), lines[6]
@@ -301,3 +302,34 @@ def test_missing_gradient_is_a_skip_with_reason():
     none_grad = _bad("NoGrad", backward=lambda self, d: None)
     r = gradcheck.check(none_grad, X).results[0]
     assert r.status == "skip" and "returned no gradient" in r.message and r.passed
+
+
+def test_str_of_a_report_is_its_text_rendering():
+    from gradcheck.report.text import render_report
+    from gradcheck.results import Report
+
+    report = gradcheck.check(Sine(k=2.0), X, seed=7)
+    assert str(report) == render_report(report)
+    assert str(report).splitlines()[1].startswith("Gradient mismatch: Sine → x[")
+    # Records never import their renderers: without one installed, a report still prints a summary line.
+    saved = Report.text_renderer
+    try:
+        Report.text_renderer = None
+        assert str(report) == "Sine: gradients FAILED (1 results, seed 7)"
+    finally:
+        Report.text_renderer = saved
+
+
+def test_output_comparisons_are_titled_and_labelled_for_what_they_compare():
+    from gradcheck.report.text import render_result
+    from gradcheck.results import GradientResult
+
+    fields = dict(n_checked=4, n_mismatched=1, max_abs_err=0.5, tolerance=1e-6, analytic=1.5, numeric=1.0)
+    out = render_result(
+        GradientResult(("L", "forward"), "fail", compared="output", against="PyTorch reference", **fields)
+    )
+    assert out.splitlines()[0] == "Output mismatch: L → forward"
+    assert "analytic: 1.5   reference: 1" in out and "numeric" not in out
+    run = render_result(GradientResult(("L", "x"), "warn", against="float64 run", **fields), prefix=("linear", "p"))
+    assert run.splitlines()[0] == "Gradient mismatch (warning): linear → p → L → x"
+    assert "float64 run: 1" in run

@@ -49,7 +49,7 @@ def _plan(has_oracle: bool) -> list[tuple[str, Property | str]]:
     registry = load()
     plan: list[tuple[str, Property | str]] = []
     for name in ORDER:
-        if name in ALWAYS or name in AUTO_PROPERTIES and not has_oracle:
+        if name in ALWAYS or (name in AUTO_PROPERTIES and not has_oracle):
             plan.append((name, AUTO_PROPERTIES[name]))
         elif name in NEEDS_ORACLE and not has_oracle:
             plan.append((name, NO_ORACLE))

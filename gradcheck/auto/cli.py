@@ -26,7 +26,7 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
         assert isinstance(call, ast.Call) and not call.args
         return {str(kw.arg): ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
     except (SyntaxError, ValueError, AssertionError) as exc:
-        raise InvalidArgument(f"{what} {text!r}: expected name=literal pairs, e.g. \"x=(8, 5), beta=1.5\"") from exc
+        raise InvalidArgument(f'{what} {text!r}: expected name=literal pairs, e.g. "x=(8, 5), beta=1.5"') from exc
 
 
 def _parser() -> argparse.ArgumentParser:

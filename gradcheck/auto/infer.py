@@ -140,8 +140,10 @@ def _protocol(target: Any) -> str:
         return "torch.autograd.Function"
     if _is_module_class(target):
         return "torch.nn.Module"
-    if inspect.isclass(target) and callable(getattr(target, "forward", None)) and callable(
-        getattr(target, "backward", None)
+    if (
+        inspect.isclass(target)
+        and callable(getattr(target, "forward", None))
+        and callable(getattr(target, "backward", None))
     ):
         return "NumPy module"
     raise InvalidArgument(
@@ -242,7 +244,17 @@ def _draft(target: Any, example: Mapping[str, Any], ctor: Mapping[str, Any], ref
             raise InvalidArgument(f"{name} is a torch.autograd.Function: give its fixed arguments in the example")
     oracle = _oracle(reference, order, extras) if reference is not None else _no_oracle
     return _Draft(
-        name, protocol, layer_protocol, subject, dict(ctor), order, inputs, extras, params, oracle, reference is not None
+        name,
+        protocol,
+        layer_protocol,
+        subject,
+        dict(ctor),
+        order,
+        inputs,
+        extras,
+        params,
+        oracle,
+        reference is not None,
     )
 
 
@@ -262,7 +274,9 @@ class _Caller:
         self.kind = draft.kind()
         self.subject = Subject(self.kind, draft.target, draft.name)
 
-    def trial(self, shapes: Mapping[str, Shape], regime: str = "normal", scale: float = 1.0, dtype: str = "float64"):
+    def trial(
+        self, shapes: Mapping[str, Shape], regime: str = "normal", scale: float = 1.0, dtype: str = "float64"
+    ) -> Trial:
         case = Case(self.kind.name, self.draft.ctor, dict(shapes), regime, scale, dtype, 12345)
         return Trial(self.subject, case)
 
@@ -287,7 +301,7 @@ def _batch_probe(draft: _Draft, caller: _Caller, out: np.ndarray) -> tuple[tuple
     moved = _try(lambda: caller.forward(draft.shapes_at(b0 + 2, candidates))[0])
     if moved is None:
         return (), None
-    if out.ndim == 0 or out.size == 1 and moved.size == 1:
+    if out.ndim == 0 or (out.size == 1 and moved.size == 1):
         return candidates, b0
     if out.ndim >= 1 and out.shape[0] == b0 and moved.shape[0] == b0 + 2:
         return candidates, b0
@@ -342,11 +356,15 @@ def _double_backward(draft: _Draft, values: dict[str, np.ndarray]) -> bool:
     import torch
 
     def probe() -> bool:
-        tensors = {k: torch.from_numpy(np.asarray(values[k], dtype=np.float64)).requires_grad_(True) for k in draft.inputs}
+        tensors = {
+            k: torch.from_numpy(np.asarray(values[k], dtype=np.float64)).requires_grad_(True) for k in draft.inputs
+        }
         args = [draft.extras[n] if n in draft.extras else tensors[n] for n in draft.order]
         out = draft.target.apply(*args)
         out = out[0] if isinstance(out, tuple | list) else out
-        grads = torch.autograd.grad(out, list(tensors.values()), torch.ones_like(out), create_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(
+            out, list(tensors.values()), torch.ones_like(out), create_graph=True, allow_unused=True
+        )
         return any(g is not None and g.requires_grad for g in grads)
 
     return bool(_try(probe))
@@ -389,7 +407,11 @@ def infer(
     semantics = "unbatched"
     if b0 is not None:
         tried = sorted({1, b0, 2 * b0 + 1})
-        sizes = tuple(b for b in tried if b == b0 or _finite(lambda b=b: caller.forward(draft.shapes_at(b, batched))))
+
+        def works(b: int) -> bool:
+            return b == b0 or _finite(lambda: caller.forward(draft.shapes_at(b, batched)))
+
+        sizes = tuple(b for b in tried if works(b))
         semantics = _semantics(batched, out, values, view)
         notes.append(f"batch axis 0 of {', '.join(batched)} (the output follows it); batch sizes {sizes}")
     notes.append("semantics: " + SEMANTICS_NOTES[semantics])
@@ -417,7 +439,9 @@ def infer(
     return Inferred(kind, draft.target, label or draft.name, tuple(notes))
 
 
-def _edges(draft: _Draft, batched: tuple[str, ...], sizes: tuple[int, ...], b0: int | None, regimes: list[str]) -> list[Edge]:
+def _edges(
+    draft: _Draft, batched: tuple[str, ...], sizes: tuple[int, ...], b0: int | None, regimes: list[str]
+) -> list[Edge]:
     """Explicit cases run on every seed: the example itself, B = 1, ties, large values, float32."""
     example = draft.shapes_at(None, ())
     edges = [Edge("the example", draft.ctor, example)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def interface(trial: Trial) -> Outcome:
     if tuple(out.shape) != tuple(want):
         findings.append(Finding("interface", "fail", f"output shape {out.shape}", f"{want}", location=where))
     # A NumPy layer that promotes float32 to float64 loses nothing (a warning); a torch layer must keep the dtype.
-    level = "warn" if kind.protocol == "numpy" else "fail"
+    level: Literal["warn", "fail"] = "warn" if kind.protocol == "numpy" else "fail"
     if out.dtype != np.dtype(trial.case.dtype):
         findings.append(Finding("interface", level, f"output dtype {out.dtype}", trial.case.dtype, location=where))
     grads = view.vjp(values, np.ones(out.shape))
@@ -78,11 +78,15 @@ def interface(trial: Trial) -> Outcome:
             continue
         if g.shape != values[k].shape:
             findings.append(
-                Finding("interface", "fail", f"gradient of {k!r} has shape {g.shape}", f"{values[k].shape}", location=where)
+                Finding(
+                    "interface", "fail", f"gradient of {k!r} has shape {g.shape}", f"{values[k].shape}", location=where
+                )
             )
         elif g.dtype != values[k].dtype:
             findings.append(
-                Finding("interface", level, f"gradient of {k!r} has dtype {g.dtype}", f"{values[k].dtype}", location=where)
+                Finding(
+                    "interface", level, f"gradient of {k!r} has dtype {g.dtype}", f"{values[k].dtype}", location=where
+                )
             )
     return Outcome.from_records(findings=tuple(findings))
 
@@ -110,7 +114,7 @@ def _float32_arbiter(trial: Trial, failed: GradientResult) -> GradientResult:
     again = check_view(view64, values64, wrt=(name,), seed=trial.case.seed % 2**31, batch=trial.case.batch)
     parity = dtype_parity(trial)
     bad = {r.location[-1] for r in parity.details if not r.passed}
-    if not again[0].passed or parity.status in ("fail", "error") and name in bad:
+    if not again[0].passed or (parity.status in ("fail", "error") and name in bad):
         return failed
     note = "float32 rounding at an ill-conditioned point: float64 passes and float32 agrees with it to float32 accuracy"
     return replace(failed, status="pass", message=note, diagnosis="")
@@ -165,7 +169,14 @@ def dtype_parity(trial: Trial) -> Outcome:
     eps32 = machine_eps("float32")
     seed = trial.case.seed
     spread = perturbation_spread(v64.forward, values64, eps32, seed) + np.finfo(np.float32).tiny
-    r = compare(v32.forward(values32), out64, eps=eps32, spread=spread, location=(v32.name, "float32", "output"), dtype="float32")
+    r = compare(
+        v32.forward(values32),
+        out64,
+        eps=eps32,
+        spread=spread,
+        location=(v32.name, "float32", "output"),
+        dtype="float32",
+    )
     results = [replace(r, compared="output", against="float64 run")]
     cot = np.random.default_rng(seed).standard_normal(out64.shape).astype(np.float32).astype(np.float64)
     g32, g64 = present(v32.vjp(values32, cot)), present(v64.vjp(values64, cot))
@@ -185,7 +196,9 @@ def _parity(view: Any, k: str, got: np.ndarray, want: np.ndarray, spread: Any) -
     # float32 cannot hold magnitudes below its smallest normal number: a float64 gradient of 1e-128 (saturated
     # gates at large inputs) is 0 in any float32 implementation.
     spread = spread + np.finfo(np.float32).tiny
-    r = compare(got, want, eps=machine_eps("float32"), spread=spread, location=(view.name, "float32", k), dtype="float32")
+    r = compare(
+        got, want, eps=machine_eps("float32"), spread=spread, location=(view.name, "float32", k), dtype="float32"
+    )
     return replace(r, against="float64 run")
 
 
@@ -213,7 +226,14 @@ def state(trial: Trial) -> Outcome:
         for label, got in (("after another forward", once.get(k)), ("on a second backward", twice.get(k))):
             if got is None:
                 continue
-            r = compare(got, want, eps=eps, spread=eps * np.abs(want), location=(view.name, "state", label, k), dtype=trial.case.dtype)
+            r = compare(
+                got,
+                want,
+                eps=eps,
+                spread=eps * np.abs(want),
+                location=(view.name, "state", label, k),
+                dtype=trial.case.dtype,
+            )
             results.append(replace(r, against="fresh instance"))
     return Outcome.from_records(tuple(results))
 
@@ -227,12 +247,15 @@ def determinism(trial: Trial) -> Outcome:
     findings = []
     for what, a, b in [("output", out1, out2), *((f"gradient of {k!r}", g1[k], g2.get(k)) for k in g1)]:
         if b is None or not np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True):
-            diff = float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if b is not None else None
+            diff = (
+                float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if b is not None else None
+            )
             findings.append(
                 Finding(
                     "determinism",
                     "fail",
-                    f"two identical calls give different {what}" + (f" (by up to {diff:.3g})" if diff is not None else ""),
+                    f"two identical calls give different {what}"
+                    + (f" (by up to {diff:.3g})" if diff is not None else ""),
                     "bitwise identical results",
                     error=diff,
                     tolerance=0.0,
@@ -251,7 +274,9 @@ def batch_semantics(trial: Trial) -> Outcome:
     kind = _auto(trial)
     check = _SEMANTICS.get(kind.found_semantics)
     if check is None:
-        return Outcome("skip", reason=f"no generic batch property for a layer that is {kind.found_semantics.replace('_', '-')}")
+        return Outcome(
+            "skip", reason=f"no generic batch property for a layer that is {kind.found_semantics.replace('_', '-')}"
+        )
     return Outcome.from_records(tuple(check(trial, kind)))
 
 
@@ -259,8 +284,12 @@ def _rows(values: dict, batched: tuple[str, ...], b: int) -> dict:
     return {k: (v[b : b + 1] if k in batched else v) for k, v in values.items()}
 
 
-def _cmp(trial: Trial, got: Any, want: Any, spread: Any, what: str, k: str, compared: str = "gradient") -> GradientResult:
-    r = compare(got, want, eps=machine_eps(trial.case.dtype), spread=spread, location=("batch", what, k), dtype=trial.case.dtype)
+def _cmp(
+    trial: Trial, got: Any, want: Any, spread: Any, what: str, k: str, compared: str = "gradient"
+) -> GradientResult:
+    r = compare(
+        got, want, eps=machine_eps(trial.case.dtype), spread=spread, location=("batch", what, k), dtype=trial.case.dtype
+    )
     return replace(r, compared=compared, against=what)
 
 
@@ -302,8 +331,15 @@ def _loss(trial: Trial, kind: AutoKind) -> list[GradientResult]:
     losses = np.array([float(np.squeeze(view.forward(_rows(values, batched, b)))) for b in range(n)])
     total = float(np.squeeze(view.forward(values)))
     results = [
-        _cmp(trial, np.asarray(total), np.asarray(losses.sum() * factor), np.asarray(4 * eps * np.abs(losses).sum()),
-             f"{how} of per-sample losses", "loss", "output")
+        _cmp(
+            trial,
+            np.asarray(total),
+            np.asarray(losses.sum() * factor),
+            np.asarray(4 * eps * np.abs(losses).sum()),
+            f"{how} of per-sample losses",
+            "loss",
+            "output",
+        )
     ]
     one = np.ones(np.shape(view.forward(values)))
     full = present(view.vjp(values, one))
@@ -395,7 +431,7 @@ AUTO_PROPERTIES: dict[str, Property] = {
             "vjp(a·g1 + b·g2) = a·vjp(g1) + b·vjp(g2), within the layer's own rounding",
             "that backward multiplies the upstream gradient by a Jacobian",
             "the upstream gradient ignored, squared, normalised or mixed with state",
-        upstream_linearity,
+            upstream_linearity,
         ),
         Property(
             "state",

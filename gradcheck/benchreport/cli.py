@@ -1,4 +1,8 @@
-"""``bench-report RESULTS.json [--compare BEFORE.json] [--out DIR] [--title TITLE] [--no-plots]``."""
+"""``bench-report RESULTS.json [--compare BEFORE.json] [--out DIR | --update-docs] [--title TITLE] [--no-plots]``.
+
+The report goes to ``out/`` (gitignored) unless ``--out`` names another folder; only ``--update-docs`` writes
+the tracked ``docs/benchmarks.md`` and ``docs/figures/bench_*.png``.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("results", metavar="RESULTS.json", help="pytest-benchmark JSON of this run")
     parser.add_argument("--compare", metavar="BEFORE.json", help="a baseline run: adds a before/after table")
-    parser.add_argument("--out", metavar="DIR", default="docs", help="output folder (default: docs)")
+    parser.add_argument("--out", metavar="DIR", default=None, help="output folder (default: out)")
+    parser.add_argument(
+        "--update-docs", action="store_true", help="write the tracked docs/ (benchmarks.md and figures) instead"
+    )
     parser.add_argument("--title", default="Benchmarks", help="the report's title")
     parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots (no matplotlib needed)")
     parser.add_argument(
-        "--notes", metavar="NOTES.md", help="Markdown appended as a 'Notes' section (why a target is not met, …)"
+        "--notes", metavar="NOTES.md", help="Markdown appended to the Notes, which are otherwise written from the data"
     )
     return parser
 
@@ -43,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         be written, or an argument is invalid (one pattern for every command: gradcheck.usage).
 
     Example:
-        ``main(["out/bench.json", "--out", "docs"])`` returns 0 and writes ``docs/benchmarks.md``;
+        ``main(["out/bench.json"])`` returns 0 and writes ``out/benchmarks.md``; with ``--update-docs`` it
+        writes ``docs/benchmarks.md``;
         ``main(["missing.json"])`` prints ``bench-report: error: missing.json: no such file`` and returns 2.
     """
     args = parse_args(_parser(), argv)
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return usage_error(PROG, exc)
     except OSError as exc:
         return usage_error(PROG, f"{args.notes}: {exc.strerror or exc}")
-    out = Path(args.out)
+    out = Path(args.out or ("docs" if args.update_docs else "out"))
     figures: dict[str, str] = {}
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -67,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, path in plot_all(results.records, out / "figures").items():
                 figures[key] = path.relative_to(out).as_posix()
         md = out / "benchmarks.md"
-        text = render_markdown(results, title=args.title, figures=figures, before=before)
-        if notes:
-            text += "\n## Notes\n\n" + notes.strip() + "\n"
+        text = render_markdown(results, title=args.title, figures=figures, before=before, extra_notes=notes)
         md.write_text(text, encoding="utf-8")
     except OSError as exc:
         return usage_error(PROG, f"cannot write to {out}: {exc.strerror or exc}")

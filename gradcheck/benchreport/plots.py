@@ -20,7 +20,7 @@ from gradcheck.benchreport.report import (
 __all__ = ["plot_all", "plot_checking", "plot_layer"]
 
 _COLOURS = {"numpy": "C0", "function": "C1", "autograd": "C2", "torch": "C3"}
-_CHECK_COLOURS = {"engine": "C1", "torch-fast": "C3", "torch-slow": "C7"}
+_CHECK_COLOURS = {"engine-directional": "C2", "engine": "C1", "torch-fast": "C3", "torch-slow": "C7"}
 
 
 def _pyplot() -> Any:
@@ -74,31 +74,46 @@ def plot_layer(records: Sequence[Record], layer: str, path: Path) -> bool:
     return True
 
 
+def _calls_of(r: Record) -> float | None:
+    call = r.extra.get("call_seconds")
+    return r.median / float(call) if isinstance(call, int | float) and call > 0 else None
+
+
+_CHECK_PANELS = (
+    ("forward calls per check", lambda r: float(r.extra["n_forward"]) if "n_forward" in r.extra else None),
+    ("median time per check [s]", lambda r: r.median),
+    ("time ÷ one forward + backward", _calls_of),
+)
+
+
 def plot_checking(records: Sequence[Record], path: Path) -> bool:
-    """Time of each checker against the number of checked elements, one panel per checked function."""
+    """Per checked function (rows): forward calls, time, and time in calls, against the checked size (columns)."""
     rs = [r for r in records if r.kind == "checking" and r.size_n > 0]
     if not rs:
         return False
     plt = _pyplot()
     layers = sorted({r.layer for r in rs})
-    fig, axes = plt.subplots(1, len(layers), figsize=(5 * len(layers), 3.8), squeeze=False)
-    for ax, layer in zip(axes[0], layers, strict=True):
-        for checker in _ordered((r.impl for r in rs if r.layer == layer), CHECKER_ORDER):
-            line = sorted((r for r in rs if r.layer == layer and r.impl == checker), key=lambda r: r.size_n)
-            ax.plot(
-                [r.size_n for r in line],
-                [r.median for r in line],
-                marker="o",
-                color=_CHECK_COLOURS.get(checker),
-                label=CHECKER_NAMES.get(checker, checker),
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"checking {layer}", fontsize=10)
-        ax.set_xlabel(next(r.size_axis for r in rs if r.layer == layer), fontsize=8)
-        ax.set_ylabel("median time [s]")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    fig, axes = plt.subplots(len(layers), 3, figsize=(14, 3.8 * len(layers)), squeeze=False)
+    for row, layer in zip(axes, layers, strict=True):
+        for ax, (title, value) in zip(row, _CHECK_PANELS, strict=True):
+            for checker in _ordered((r.impl for r in rs if r.layer == layer), CHECKER_ORDER):
+                line = sorted((r for r in rs if r.layer == layer and r.impl == checker), key=lambda r: r.size_n)
+                points = [(r.size_n, v) for r in line if (v := value(r)) is not None]
+                if points:
+                    ax.plot(
+                        [p[0] for p in points],
+                        [p[1] for p in points],
+                        marker="o",
+                        color=_CHECK_COLOURS.get(checker),
+                        label=CHECKER_NAMES.get(checker, checker),
+                    )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"checking {layer}: {title}", fontsize=9)
+            ax.set_xlabel(next(r.size_axis for r in rs if r.layer == layer), fontsize=8)
+            ax.grid(True, which="both", alpha=0.3)
+            if ax.get_lines():
+                ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

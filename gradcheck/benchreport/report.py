@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gradcheck.benchreport import machine
+from gradcheck.benchreport.stats import MIN_ROUNDS, RatioSummary, summarize_ratio, verdict
 from gradcheck.errors import InvalidArgument
 
 __all__ = [
@@ -25,9 +27,11 @@ __all__ = [
     "Results",
     "Target",
     "TargetResult",
+    "evaluate_target",
     "evaluate_targets",
     "load_results",
     "render_markdown",
+    "target_by_id",
 ]
 
 NOISY = 0.2
@@ -43,8 +47,9 @@ IMPL_NAMES = {
     "torch": "PyTorch F",
 }
 PASS_ORDER = ("fwd", "bwd", "fwd+bwd", "check")
-CHECKER_ORDER = ("engine", "torch-fast", "torch-slow")
+CHECKER_ORDER = ("engine-directional", "engine", "torch-fast", "torch-slow")
 CHECKER_NAMES = {
+    "engine-directional": "gradcheck.check (directional)",
     "engine": "gradcheck.check (fast)",
     "torch-fast": "torch gradcheck fast_mode=True",
     "torch-slow": "torch gradcheck fast_mode=False",
@@ -287,114 +292,183 @@ def layer_table(records: Sequence[Record], layer: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Target:
-    """A target: the ratio ``impl`` / ``ref`` (medians, one run) at most ``max_ratio`` (below: strict)."""
+    """A target: the layer (``impl``) against its reference (``ref``), at most ``bound`` times the reference.
 
+    ``measure`` is ``"time"`` (forward + backward, interleaved rounds, kind ``ratio`` in the JSON) or
+    ``"memory"`` (peak bytes, kind ``memory``); ``strict`` asks for strictly below the bound.
+    """
+
+    id: str
     label: str
-    kind: str
-    layer: str
-    size: tuple[tuple[str, int], ...]
-    dtype: str
-    device: str
-    pass_: str
     impl: str
     ref: str
-    max_ratio: float
+    bound: float
+    measure: str = "time"
+    dtype: str = "float32"
+    device: str = "cpu"
     strict: bool = False
 
-    def find(self, records: Iterable[Record], impl: str) -> Record | None:
-        for r in records:
-            if (r.kind, r.layer, r.size, r.dtype, r.device, r.pass_, r.impl) == (
-                self.kind,
-                self.layer,
-                self.size,
-                self.dtype,
-                self.device,
-                self.pass_,
-                impl,
-            ):
-                return r
-        return None
+
+_BN = "B=256, D=4096"
+_CONV = "N=32, C=32, 32×32, 64 out, 3×3, pad 1"
+
+TARGETS: tuple[Target, ...] = (
+    Target("conv2d_function", f"Conv2d Function fwd+bwd ≤ 1.5× F.conv2d ({_CONV})", "Conv2dFunction",
+           "F.conv2d", 1.5),
+    Target("layernorm_function", f"LayerNorm Function fwd+bwd ≤ 1.5× F.layer_norm ({_BN})",
+           "CustomLayerNormManualFunction", "F.layer_norm", 1.5),
+    Target("batchnorm_function", f"BatchNorm Function fwd+bwd ≤ 1.3× F.batch_norm ({_BN})",
+           "CustomBatchNormManualFunction", "F.batch_norm", 1.3),
+    Target("batchnorm_function_vs_autograd", f"BatchNorm Function fwd+bwd faster than autograd-composed ({_BN})",
+           "CustomBatchNormManualFunction", "CustomBatchNormAutograd", 1.0, strict=True),
+    Target("numpy_batchnorm", f"NumPy BatchNorm fwd+bwd ≤ 1.5× F.batch_norm ({_BN})", "BatchNormModule",
+           "F.batch_norm", 1.5),
+    Target("numpy_conv2d", f"NumPy Conv2d fwd+bwd ≤ 1.5× F.conv2d ({_CONV})", "Conv2dModule", "F.conv2d", 1.5),
+    Target("numpy_conv2d_memory", f"NumPy Conv2d peak memory (fwd+bwd) ≤ 2× F.conv2d's ({_CONV})",
+           "Conv2dModule", "F.conv2d", 2.0, measure="memory"),
+    Target("numpy_linear", "NumPy Linear fwd+bwd ≤ 1.2× F.linear (B=256, 1024→1024)", "LinearModule", "F.linear",
+           1.2),
+    Target("numpy_maxpool2d", "NumPy MaxPool2d (3×3, s2, p1) fwd+bwd ≤ 3× F.max_pool2d on (32, 64, 32, 32)",
+           "MaxPool2dModule", "F.max_pool2d", 3.0),
+    Target("batchnorm_function_cuda", f"BatchNorm Function fwd+bwd on CUDA ≤ 1.5× F.batch_norm ({_BN})",
+           "CustomBatchNormManualFunction", "F.batch_norm", 1.5, device="cuda"),
+    Target("checking_batchnorm", "gradcheck.check(mode='fast', 4 directions) of batch norm ≤ 1× torch "
+           "gradcheck(fast_mode=True) (B=256, D=512)", "gradcheck.check", "torch.autograd.gradcheck", 1.0,
+           dtype="float64"),
+    Target("convnet_training_step", "ConvNet training step with custom Functions ≤ 1.5× with torch layers "
+           "(digits, batch 32, Adam)", "ConvNet(use_custom=True)", "ConvNet(use_custom=False)", 1.5),
+)  # fmt: skip
+
+
+def target_by_id(target_id: str) -> Target:
+    """The target named ``target_id``; raises KeyError naming the known ids otherwise."""
+    for t in TARGETS:
+        if t.id == target_id:
+            return t
+    raise KeyError(f"unknown target {target_id!r}; known: {', '.join(t.id for t in TARGETS)}")
 
 
 @dataclass(frozen=True)
 class TargetResult:
-    """A target with its measured ratio (None when either side was not measured)."""
+    """A target with its summary (``None`` when not measured, with the reason) and verdict.
+
+    ``impl_units`` / ``ref_units`` are each side's median cost in units of the measured unit of work
+    (``unit_label``), when the benchmark timed one.
+    """
 
     target: Target
-    ratio: float | None
-    noisy: bool
+    summary: RatioSummary | None
     reason: str = ""
+    impl_median: float | None = None
+    ref_median: float | None = None
+    impl_units: float | None = None
+    ref_units: float | None = None
+    unit_label: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.summary is None else self.summary.median
 
     @property
     def status(self) -> str:
-        if self.ratio is None:
+        """``met``, ``not met``, ``inconclusive`` or ``not measured``."""
+        if self.summary is None:
             return "not measured"
-        ok = self.ratio < self.target.max_ratio if self.target.strict else self.ratio <= self.target.max_ratio
-        return "met" if ok else "not met"
+        return verdict(self.summary, self.target.bound, strict=self.target.strict)
 
 
-def _size(**dims: int) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted(dims.items()))
+def _find(records: Iterable[Record], target: Target) -> Record | None:
+    kind = "ratio" if target.measure == "time" else "memory"
+    return next((r for r in records if r.kind == kind and r.extra.get("target") == target.id), None)
 
 
-_LINEAR = _size(B=256, **{"in": 1024, "out": 1024})
-_BN = _size(B=256, D=4096)
-_CONV = _size(N=32, C=32, H=32, O=64)
-_POOL = _size(N=32, C=64, H=32)
+def _floats(values: Any) -> list[float]:
+    return [float(v) for v in values] if isinstance(values, list | tuple) else []
 
-TARGETS: tuple[Target, ...] = (
-    Target("NumPy Linear fwd+bwd ≤ 1.2× PyTorch (B=256, 1024→1024)", "kernel", "linear", _LINEAR,
-           "float32", "cpu", "fwd+bwd", "numpy", "torch", 1.2),
-    Target("NumPy BatchNorm fwd+bwd ≤ 1.5× PyTorch (B=256, D=4096)", "kernel", "batchnorm", _BN,
-           "float32", "cpu", "fwd+bwd", "numpy", "torch", 1.5),
-    Target("NumPy Conv2d fwd+bwd ≤ 2× PyTorch (N=32, C=32, 32×32, 64 out, 3×3, pad 1)", "kernel", "conv2d",
-           _CONV, "float32", "cpu", "fwd+bwd", "numpy", "torch", 2.0),
-    Target("NumPy MaxPool2d (3×3, s2, p1) fwd+bwd ≤ 3× PyTorch on (32, 64, 32, 32)", "kernel", "maxpool2d",
-           _POOL, "float32", "cpu", "fwd+bwd", "numpy", "torch", 3.0),
-    Target("batch-norm Function fwd+bwd ≤ 1.3× F.batch_norm (B=256, D=4096)", "kernel", "batchnorm", _BN,
-           "float32", "cpu", "fwd+bwd", "function", "torch", 1.3),
-    Target("batch-norm Function fwd+bwd faster than the autograd-composed version (B=256, D=4096)", "kernel",
-           "batchnorm", _BN, "float32", "cpu", "fwd+bwd", "function", "autograd", 1.0, strict=True),
-    Target("batch-norm Function fwd+bwd on CUDA ≤ 1.5× F.batch_norm (B=256, D=4096)", "kernel", "batchnorm",
-           _BN, "float32", "cuda", "fwd+bwd", "function", "torch", 1.5),
-    Target("engine's check of batch norm ≤ 1× torch gradcheck(fast_mode=True) (B=256, D=512, float64)",
-           "checking", "batchnorm", _size(B=256, D=512), "float64", "cpu", "check", "engine", "torch-fast",
-           1.0),
-)  # fmt: skip
+
+def _per_unit(times: list[float], units: list[float]) -> float | None:
+    if not units or len(units) != len(times) or min(units) <= 0:
+        return None
+    return statistics.median(t / u for t, u in zip(times, units, strict=True))
+
+
+def evaluate_target(records: Sequence[Record], target: Target) -> TargetResult:
+    """The summary of ``target``'s interleaved rounds (or memory runs) in ``records``, or why there is none.
+
+    Example:
+        15 rounds whose ratios are all 1.2 give median 1.2, interval [1.2, 1.2] and ``status == "met"`` for a
+        bound of 1.5; with 10 rounds the status is ``"not measured"`` (fewer than 15 rounds).
+    """
+    rec = _find(records, target)
+    if rec is None:
+        return TargetResult(target, None, "no interleaved benchmark for it in this file")
+    if rec.extra.get("reason"):
+        return TargetResult(target, None, str(rec.extra["reason"]))
+    memory = target.measure == "memory"
+    impl = _floats(rec.extra.get("impl_peaks" if memory else "impl_times"))
+    ref = _floats(rec.extra.get("ref_peaks" if memory else "ref_times"))
+    if not impl or len(impl) != len(ref) or min(ref) <= 0:
+        return TargetResult(target, None, "the record has no paired measurements")
+    if not memory and len(impl) < MIN_ROUNDS:
+        return TargetResult(target, None, f"only {len(impl)} rounds (at least {MIN_ROUNDS} are needed)")
+    units = _floats(rec.extra.get("unit_times"))
+    return TargetResult(
+        target,
+        summarize_ratio(impl, ref),
+        impl_median=statistics.median(impl),
+        ref_median=statistics.median(ref),
+        impl_units=_per_unit(impl, units),
+        ref_units=_per_unit(ref, units),
+        unit_label=str(rec.extra.get("unit_label", "")),
+        extra=dict(rec.extra),
+    )
 
 
 def evaluate_targets(records: Sequence[Record], targets: Sequence[Target] = TARGETS) -> list[TargetResult]:
-    """Each target's ratio of medians (same run), or why it could not be evaluated.
+    """:func:`evaluate_target` for each of ``targets``, in order."""
+    return [evaluate_target(records, t) for t in targets]
 
-    Example:
-        NumPy Linear at 1.1 ms against PyTorch at 1.0 ms gives ratio 1.1, ``status == "met"`` (bound 1.2);
-        at 1.3 ms it is ``"not met"``; with no NumPy benchmark of that size it is ``"not measured"``.
-    """
-    results = []
-    for t in targets:
-        num, den = t.find(records, t.impl), t.find(records, t.ref)
-        if num is None or den is None:
-            missing = " and ".join(n for n, r in ((t.impl, num), (t.ref, den)) if r is None)
-            results.append(TargetResult(t, None, False, f"no benchmark for {missing}"))
-            continue
-        why = ""
-        if t.kind == "checking":
-            n_dir = num.extra.get("n_directions")
-            if isinstance(n_dir, int) and n_dir < 4:
-                why = f"only {n_dir} directions (the target asks for ≥ 4)"
-        results.append(TargetResult(t, ratio(num, den), num.noisy or den.noisy, why))
-    return results
+
+def fmt_bytes(n: float) -> str:
+    """Bytes in MiB (or KiB below one MiB), three significant digits."""
+    return f"{n / 2**20:.3g} MiB" if n >= 2**20 else f"{n / 2**10:.3g} KiB"
+
+
+def _fmt_side(value: float | None, memory: bool) -> str:
+    if value is None:
+        return "—"
+    return fmt_bytes(value) if memory else fmt_time(value)
 
 
 def targets_table(results: Sequence[TargetResult]) -> list[str]:
+    """One row per target: bound, median ratio with its 95 % interval and rounds, both sides, verdict."""
     body = []
+    marks = {"met": "✅ met", "not met": "❌ not met", "inconclusive": "❔ inconclusive"}
     for res in results:
-        t = res.target
-        bound = f"{'<' if t.strict else '≤'} {t.max_ratio:g}×"
-        measured = fmt_ratio(res.ratio, res.noisy) if res.ratio is not None else "—"
-        status = {"met": "✅ met", "not met": "❌ not met"}.get(res.status, res.status)
-        body.append([t.label, f"{t.dtype}, {t.device}", bound, measured, status, res.reason])
-    return _table(["target", "dtype, device", "bound", "measured", "status", "note"], body)
+        t, s = res.target, res.summary
+        memory = t.measure == "memory"
+        bound = f"{'<' if t.strict else '≤'} {t.bound:g}×"
+        if s is None:
+            measured, interval, rounds = "—", "—", "—"
+        else:
+            measured, interval, rounds = f"{s.median:.2f}×", f"[{s.low:.2f}, {s.high:.2f}]", str(s.rounds)
+        body.append(
+            [
+                t.label,
+                f"{t.dtype}, {t.device}",
+                bound,
+                measured,
+                interval,
+                rounds,
+                _fmt_side(res.impl_median, memory),
+                _fmt_side(res.ref_median, memory),
+                marks.get(res.status, res.status),
+                res.reason,
+            ]
+        )
+    header = ["target", "dtype, device", "bound", "median ratio", "95 % interval", "rounds", "layer", "reference"]
+    return _table([*header, "verdict", "note"], body, ["l", "l", "l", "r", "r", "r", "r", "r", "l", "l"])
 
 
 # ---------------------------------------------------------------- cost of checking
@@ -418,13 +492,20 @@ def checking_table(records: Sequence[Record]) -> list[str]:
                 CHECKER_NAMES.get(r.impl, r.impl) + (f", {n_dir} directions" if n_dir else ""),
                 fmt_cell(r),
                 str(r.extra.get("n_forward", "?")),
-                str(r.extra.get("n_evals", "?")) if r.impl == "engine" else "—",
+                str(r.extra.get("n_evals", "?")) if r.impl.startswith("engine") else "—",
                 "✓" if passed is True else "✗" if passed is False else "?",
+                _in_calls(r),
                 "—" if ref is None else fmt_ratio(ratio(r, ref), r.noisy, ref.noisy),
             ]
         )
     header = ["function", "size", "dtype", "checker", "time", "forward calls", "FD evals", "passed"]
-    return _table([*header, "÷ torch fast"], body, ["l"] * 4 + ["r"] * 5)
+    return _table([*header, "÷ one fwd+bwd", "÷ torch fast"], body, ["l"] * 4 + ["r"] * 6)
+
+
+def _in_calls(r: Record) -> str:
+    """The check's median time in units of one forward + backward of the checked function at that size."""
+    call = r.extra.get("call_seconds")
+    return f"{r.median / float(call):.0f}" if isinstance(call, int | float) and call > 0 else "—"
 
 
 # ---------------------------------------------------------------- compare
@@ -471,8 +552,10 @@ def render_markdown(
     title: str = "Benchmarks",
     figures: Mapping[str, str] | None = None,
     before: Results | None = None,
+    extra_notes: str = "",
 ) -> str:
-    """The report as Markdown: machine, targets, optional before/after table, one table per layer, checking.
+    """The report as Markdown: machine, targets, optional before/after table, one table per layer, checking,
+    and Notes written from the data (plus ``extra_notes``, Markdown given by the user, at their end).
 
     Args:
         results: this run.
@@ -488,15 +571,17 @@ def render_markdown(
         f"`{Path(results.path).name}` ({results.datetime or 'date not recorded'}). Times are medians of "
         "the rounds, `±` the interquartile range as a fraction of the median; "
         f"{NOISY_MARK} marks a noisy cell (IQR / median > {NOISY:.0%}) and a ratio computed from one. "
-        "Ratios are ratios of medians from the same run. Implementations: NumPy module (`layers`), torch "
-        "Function (this project's `torch.autograd.Function`), autograd-composed (this project's module built "
-        "from torch ops), PyTorch F (`torch.nn.functional`, the reference). Passes: `fwd` (forward with "
-        "inputs that require grad), `bwd` (backward only, on one stored forward), `fwd+bwd`.",
+        "In the per-layer tables a ratio is a ratio of two such medians, taken minutes apart, so it moves with the "
+        "load of the machine; the targets are measured differently (below). Implementations: NumPy module "
+        "(`layers`), torch Function (this project's `torch.autograd.Function`), autograd-composed (this "
+        "project's module built from torch ops), PyTorch F (`torch.nn.functional`, the reference). Passes: "
+        "`fwd` (forward with inputs that require grad), `bwd` (backward only, on one stored forward), `fwd+bwd`.",
         "",
-        "Reproduce: `pytest benchmarks --bench-quick -p no:cacheprovider --benchmark-json=out/bench.json`, "
-        "then `python -m gradcheck.benchreport out/bench.json --out docs` (without `--bench-quick` for every "
-        "size; `--bench-threads N` for N torch and BLAS threads, default 1; "
-        "`--compare BEFORE.json` for a before/after table).",
+        "Reproduce: `tox -e bench` (the quick set; it writes `out/benchmarks.md` and `out/figures/`), or "
+        "`pytest benchmarks --bench-quick -p no:cacheprovider --benchmark-json=out/bench.json` then "
+        "`python -m gradcheck.benchreport out/bench.json` (writes to `out/`; `--update-docs` writes `docs/`). "
+        "Without `--bench-quick` every size and 31 rounds per target; `--bench-threads N` for N torch and BLAS "
+        "threads, default 1; `--compare BEFORE.json` for a before/after table.",
         "",
         "## Machine",
         "",
@@ -508,15 +593,17 @@ def render_markdown(
     out += ["", "## Targets", ""]
     kernels = [r for r in records if r.kind == "kernel"]
     checks = [r for r in records if r.kind == "checking"]
-    if kernels or checks:
-        out += [
-            "Ratios of medians from this run; the NumPy and batch-norm targets are evaluated in float32, the "
-            f"dtype of training, with {_threads(records)}.",
-            "",
-        ]
-        out += targets_table(evaluate_targets(records))
-    else:
-        out += ["No kernel or checking benchmarks in this file."]
+    target_results = evaluate_targets(records)
+    out += [
+        "Each time target is measured by interleaving: the layer and its reference alternate in one process, "
+        "forward and backward with every gradient, for at least 15 rounds (each side of a round runs for at "
+        "least 20 ms); a round's ratio is one sample, the table gives the median and its bootstrap 95 % interval. "
+        "**met**: the interval is at or below the bound; **not met**: above it; **inconclusive**: it contains "
+        f"the bound. Float32 on the CPU unless stated, with {_threads(records)}. The memory target compares "
+        "peak resident memory of one forward + backward, each side in fresh processes.",
+        "",
+    ]
+    out += targets_table(target_results)
     if before is not None:
         out += ["", f"## Compared with `{Path(before.path).name}`", ""]
         out += [
@@ -533,11 +620,13 @@ def render_markdown(
     if checks:
         out += ["", "## Cost of checking", ""]
         out += [
-            "The same function and inputs checked by this project's engine (`gradcheck.check`, "
-            "`mode='fast'`, 4 directions) and by `torch.autograd.gradcheck` in fast and slow mode. `forward calls` "
-            "counts calls of the Function's forward during one check, for every checker alike (analytic side "
-            "included); `FD evals` is the engine's own count of finite-difference evaluations "
-            "(`report.n_evals`).",
+            "The same function and inputs checked by this project's engine (`gradcheck.check`, `mode='fast'` "
+            "and `mode='directional'`, 4 directions) and by `torch.autograd.gradcheck` in fast and slow mode, as "
+            "the checked batch norm grows from 10² to 10⁶ input elements (float64). `forward calls` counts calls "
+            "of the Function's forward during one check, for every checker alike (analytic side included); "
+            "`FD evals` is the engine's own count of finite-difference evaluations (`report.n_evals`); "
+            "`÷ one fwd+bwd` is the check's time in units of one forward + backward of the function at that "
+            "size. A cost independent of n shows as constant forward calls and a constant `÷ one fwd+bwd`.",
             "",
         ]
         if "checking" in figures:
@@ -565,7 +654,7 @@ def render_markdown(
             ),
             ["l", "r", "r", "r", "l"],
         )
-    others = [r for r in records if r.kind not in ("kernel", "checking", "checklist")]
+    others = [r for r in records if r.kind not in ("kernel", "checking", "checklist", "ratio", "memory")]
     if others:
         out += ["", "## Other benchmarks", ""]
         out += _table(
@@ -573,4 +662,9 @@ def render_markdown(
             ([r.name, fmt_cell(r), str(r.rounds)] for r in others),
             ["l", "r", "r"],
         )
+    from gradcheck.benchreport.notes import render_notes  # notes.py builds on this module's records
+
+    out += ["", "## Notes", "", *render_notes(results, target_results)]
+    if extra_notes.strip():
+        out += ["", extra_notes.strip()]
     return "\n".join(out) + "\n"

@@ -24,6 +24,7 @@ from gradcheck.engine.policy import AMPLIFICATION_SLACK
 
 __all__ = [
     "COTANGENT",
+    "jitter",
     "perturbation_spread",
     "rounding_noise",
     "sign_patterns",
@@ -97,6 +98,51 @@ def perturbation_spread(
     return spread
 
 
+#: Ratio of the two move sizes of :func:`jitter` (rounding noise is the same at both; a kink's contribution
+#: shrinks by it, curvature's by its square).
+JITTER_RATIO = 64.0
+
+
+def jitter(
+    fn: Callable[[dict[str, np.ndarray]], Any],
+    values: Values,
+    eps: float,
+    seed: int,
+    scales: Mapping[str, np.ndarray] | None = None,
+    draws: int = 2,
+) -> np.ndarray:
+    """Per output element, the measured rounding noise of one evaluation of ``fn`` near ``values``.
+
+    Second differences ``|f(v + h·s⊙r) − 2f(v) + f(v − h·s⊙r)| / 2`` over ``draws`` random sign patterns ``r``
+    (the same at both move sizes), ``s`` the per-element scale (default ``|v|``): the first-order terms cancel and
+    what is left is the rounding of the evaluations themselves, at the scale of the computation's intermediate
+    terms (``eˣ − 1`` at x = 1e-4 keeps ε·1 of ``eˣ``; ``x − mean(x)`` of near-constant features), however small
+    ``f`` and ``v`` are — and nothing more where there is no such cancellation (``sin`` at 1e-6). The moves
+    ``h = √ε`` and ``h/64`` are large enough that every rounding inside ``f`` lands elsewhere; rounding noise is
+    the same at both, while a kink's contribution shrinks 64× and curvature's 4096×: an element whose second
+    difference shrinks by more than 8× between them is not measuring rounding, and counts 0.
+    """
+    rng = np.random.default_rng(seed)
+    h = float(np.sqrt(eps))
+    steps = {
+        k: h * (np.abs(np.asarray(v, dtype=np.float64)) if scales is None else scales[k]) for k, v in values.items()
+    }
+    base = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    y0 = np.asarray(fn(dict(base)), dtype=np.float64)
+    moves = [{k: (1 - 2 * rng.integers(0, 2, np.shape(v))) * steps[k] for k, v in base.items()} for _ in range(draws)]
+
+    def second(ratio: float) -> np.ndarray:
+        out = np.zeros_like(y0)
+        for d in moves:
+            up = np.asarray(fn({k: v + d[k] / ratio for k, v in base.items()}), dtype=np.float64)
+            down = np.asarray(fn({k: v - d[k] / ratio for k, v in base.items()}), dtype=np.float64)
+            out = np.maximum(out, np.abs(up - 2 * y0 + down) / 2)
+        return out
+
+    coarse, fine = second(1.0), second(JITTER_RATIO)
+    return np.where(fine * 8 >= coarse, fine, 0.0)
+
+
 def split_noise(vjp: Callable[[np.ndarray], Mapping[str, Any]], cot: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """Rounding noise of a VJP, measured through its exact linearity in the cotangent.
 
@@ -116,19 +162,26 @@ def split_noise(vjp: Callable[[np.ndarray], Mapping[str, Any]], cot: np.ndarray,
     return noise
 
 
-def rounding_noise(fn: Callable[[dict], Any], values: Values, dtype: npt.DTypeLike, seed: int) -> Any:
+def rounding_noise(
+    fn: Callable[[dict], Any],
+    values: Values,
+    dtype: npt.DTypeLike,
+    seed: int,
+    sampling: Literal["pairs", "random"] = "pairs",
+) -> Any:
     """Rounding noise of ``fn`` evaluated in ``dtype`` (the dtype of ``values``), confirmed in float64.
 
     ``min(spread_lo, AMPLIFICATION_SLACK · spread_64 · ε_lo/ε_64)`` with the spreads of
-    :func:`perturbation_spread` (three random moves by one ulp of each value, in the values' own dtype).
+    :func:`perturbation_spread` (moves by one ulp of each value, in the values' own dtype; by default every pair
+    of elements is moved apart once, so that cancelling pairs show their rounding).
     """
     eps_lo = float(np.finfo(dtype).eps)
-    lo = perturbation_spread(fn, values, eps_lo, seed, sampling="random", keep_dtype=True)
+    lo = perturbation_spread(fn, values, eps_lo, seed, sampling=sampling, keep_dtype=True)
     if np.dtype(dtype) == np.float64:
         return lo
     eps_hi = float(np.finfo(np.float64).eps)
     v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
-    hi = perturbation_spread(fn, v64, eps_hi, seed, sampling="random", keep_dtype=True)
+    hi = perturbation_spread(fn, v64, eps_hi, seed, sampling=sampling, keep_dtype=True)
     return _map2(lo, hi, lo, lambda a, b, _: np.minimum(a, AMPLIFICATION_SLACK * b * (eps_lo / eps_hi)))
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "FAST_CURVATURE_SLACK",
     "FD_SAFETY",
     "INVARIANT_SAFETY",
+    "MARGIN_FLOOR",
     "NOISE_SAFETY",
     "STABILISER_MAX_RELATIVE",
     "SUBSET_SAFETY",
@@ -64,25 +65,35 @@ SUBSET_SAFETY = 64.0
 #: Batch semantics compares a batch result with a sum of per-sample results: B sums reassociated, ε each per term;
 #: 4 covers the two summation orders and the product with the cotangent.
 SUM_SAFETY = 4.0
+#: The margin (tolerance / difference) an a-priori bound must leave before a verdict rests on it alone: closer
+#: than this, the measured rounding noise of the computation is consulted too (the a-priori bounds count ε per
+#: term and cannot see cancellation between inputs; the measurement can). Below 4× a seed-to-seed variation of
+#: the error by the ratio of two samples of a rounding error would flip the verdict.
+MARGIN_FLOOR = 4.0
 #: A stabilising epsilon ``c`` added to an input of the domain x > 0 (``log(p + c)``) explains a deviation from the
 #: reference only while it is invisible at typical inputs: ``c ≤ ε_float32 · median(x)``, i.e. the epsilon changes
 #: a typical element by less than one float32 rounding unit (1e-10 on probabilities ~0.1 does; 1e-3 does not).
 STABILISER_MAX_RELATIVE = float(np.finfo(np.float32).eps)
 
 
-def computation_scale(v: np.ndarray, positive: bool = False) -> np.ndarray:
+def computation_scale(v: np.ndarray, positive: bool = False, constants: bool = False) -> np.ndarray:
     """Per element, the magnitude that a rounding unit of a computation involving ``v`` is measured against.
 
-    ``max(|v_i|, rms(v), 1)``: a backward-stable implementation returns the exact function at a point moved by a
-    few ε of this scale, not of ``|v_i|`` alone. The ``rms(v)`` term: sums, max-subtraction and mean-subtraction
-    round every element at the scale of the whole array (softmax rows of logits ±2000 sum to 1 within ε·2000; a
-    dot product rounds at ε·Σ|w_j v_j|). The ``1``: the constants of elementary functions are of magnitude one
-    (``eˣ − 1`` at x = 1e-4 carries ε·1 from rounding ``eˣ ≈ 1``; ``1 − s``; exp's backward error is ε in its
-    argument whatever the argument's size). For an input whose domain is ``v > 0`` (probabilities into a log) the
-    scale is ``|v_i|``: such values are multiplicative, and log's backward error is relative.
+    ``max(|v_i|, rms(v))``: a backward-stable implementation returns the exact function at a point moved by a few
+    ε of this scale, not of ``|v_i|`` alone: sums, max-subtraction and mean-subtraction round every element at the
+    scale of the whole array (a dot product rounds at ε·Σ|w_j v_j|; softmax logits ±2000 at ε·2000).
+
+    ``constants=True`` adds the constants of elementary functions, which are of magnitude one: ``max(|v_i|,
+    rms(v), 1)`` (``eˣ − 1`` at x = 1e-4 carries ε·1 from rounding ``eˣ ≈ 1``; exp's backward error is ε in its
+    argument whatever the argument's size). That scale is an upper bound, used only as a cap on what a layer's
+    own measured rounding may excuse (:func:`gradcheck.engine.noise.jitter`): at inputs of 1e-3 it is 1000 times
+    the input's own scale, too loose to apply to every layer.
+
+    For an input whose domain is ``v > 0`` (probabilities into a log) the scale is ``|v_i|``: such values are
+    multiplicative, and log's backward error is relative.
     """
     a = np.abs(np.asarray(v, dtype=np.float64))
     if positive:
         return a
     rms = float(np.sqrt(np.mean(a * a))) if a.size else 0.0
-    return np.maximum(a, max(rms, 1.0))
+    return np.maximum(a, max(rms, 1.0) if constants else rms)

@@ -25,6 +25,7 @@ import numpy as np
 
 from gradcheck.engine.compare import analytic_error, judge
 from gradcheck.engine.finite_diff import Estimate, derivative
+from gradcheck.engine.noise import jitter
 from gradcheck.engine.policy import (
     ANALYTIC_SAFETY,
     EVAL_SAFETY,
@@ -83,42 +84,18 @@ def _along(f: Fn, x: np.ndarray, d: np.ndarray, c: np.ndarray) -> Callable[[floa
     return lambda t: c * f(x + t * d)
 
 
-#: Ratio of the two move sizes of :func:`forward_spread` (rounding noise is the same at both; a kink's
-#: contribution shrinks by it, curvature's by its square).
-SPREAD_RATIO = 64.0
-
-
-def _second_differences(f: Fn, x: np.ndarray, y0: np.ndarray, moves: list[np.ndarray]) -> np.ndarray:
-    out = np.zeros_like(y0)
-    for d in moves:
-        out = np.maximum(out, np.abs(f(x + d) - 2 * y0 + f(x - d)) / 2)
-    return out
-
-
 def forward_spread(
     f: Fn, x: np.ndarray, dtype: np.dtype, positive: bool = False, y0: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per output element, the measured rounding noise of one evaluation of ``f`` near ``x`` (in ``dtype``).
+    """Per output element, the measured rounding noise of one evaluation of ``f`` near ``x`` (in ``dtype``):
+    :func:`gradcheck.engine.noise.jitter` with the step's per-element scale.
 
-    Second differences ``|f(x + h·s⊙r) − 2f(x) + f(x − h·s⊙r)| / 2`` over two random sign patterns ``r`` (the same at both
-    move sizes), with
-    ``s`` the per-element scale of the step: the first-order terms cancel and what is left is the rounding of the
-    evaluations themselves, at the scale of the computation's intermediate terms (``eˣ − 1`` at x = 1e-4 keeps
-    ε·1 of ``eˣ``; ``x − mean(x)`` of near-constant features), however small ``f`` and ``x`` are — and nothing
-    more where there is no such cancellation (``sin`` at 1e-6). The moves ``h = √ε`` and ``h/64`` are large
-    enough that every rounding inside ``f`` lands elsewhere; rounding noise is the same at both, while a kink's
-    contribution shrinks 64× and curvature's 4096×: an element whose second difference shrinks by more than 8×
-    between them is not measuring rounding, and counts 0 (the a-priori ε·|f| terms still apply).
+    It counts the cancellation inside the layer that an ``ε·|f|`` bound misses (``eˣ − 1`` at x = 1e-4 keeps ε·1
+    of ``eˣ``), and stays at rounding level where there is none (``sin`` at 1e-6).
     """
-    h = float(np.sqrt(machine_eps(dtype)))
-    step = h * element_scale(x, positive)
-    rng = np.random.default_rng(x.size)  # its own generator: the directions and cotangents drawn stay as they were
-    y0 = f(x) if y0 is None else y0
-    moves = [rademacher(rng, x.shape) * step for _ in range(2)]
-    coarse = _second_differences(f, x, y0, moves)
-    # The same sign patterns at both sizes: a kink is crossed by both or by neither.
-    fine = _second_differences(f, x, y0, [d / SPREAD_RATIO for d in moves])
-    return np.where(fine * 8 >= coarse, fine, 0.0)
+    # Its own generator (seeded by the size): the directions and cotangents drawn from ``rng`` stay as they were.
+    scale = {"x": element_scale(x, positive)}
+    return jitter(lambda v: f(v["x"]), {"x": x}, machine_eps(dtype), x.size, scales=scale)
 
 
 def _fd(
@@ -167,14 +144,14 @@ def elementwise(
     """
     eps_a = machine_eps(analytic_dtype)
     y0 = f(x)
-    ny = forward_spread(f, x, eval_dtype, positive, y0)
+    ny = forward_spread(f, x, eval_dtype, positive)
     c = cotangent(rng, y0.shape, analytic_dtype)
     g = np.asarray(vjp(c), dtype=np.float64)
     scale = element_scale(x, positive)
     n = x.size
     out = {k: np.zeros(n) for k in ("numeric", "tol", "ok", "kink")}
     kinked = np.zeros(n, dtype=bool)
-    evals, step = 9, 0.0  # f(x) and the eight evaluations of forward_spread
+    evals, step = 10, 0.0  # f(x) and the nine evaluations of forward_spread
     for i in range(n):
         d = np.zeros(n)
         d[i] = scale.flat[i]
@@ -356,10 +333,10 @@ def directional(
     ``analytic_noise``: as in :func:`elementwise`, asked for only for a failing direction.
     """
     y0 = f(x)
-    at = _Line(f, x, eval_dtype, machine_eps(analytic_dtype), forward_spread(f, x, eval_dtype, positive, y0))
+    at = _Line(f, x, eval_dtype, machine_eps(analytic_dtype), forward_spread(f, x, eval_dtype, positive))
     scale = element_scale(x, positive)
     cols = {k: np.zeros(n_directions) for k in ("a", "numeric", "tol", "ok", "kink")}
-    evals, step = 9, 0.0  # f(x) and the eight evaluations of forward_spread
+    evals, step = 10, 0.0  # f(x) and the nine evaluations of forward_spread
     tests = []
     for _ in range(n_directions):
         c = cotangent(rng, y0.shape, analytic_dtype)

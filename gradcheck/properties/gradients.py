@@ -8,32 +8,48 @@ from typing import Any
 import numpy as np
 
 from gradcheck.checklist.trial import Trial
-from gradcheck.engine.noise import rounding_noise
+from gradcheck.engine.noise import COTANGENT, perturbation_spread, split_noise, vjp_noise
 from gradcheck.engine.tolerances import machine_eps
-from gradcheck.properties.compare import compare, perturbation_spread, split_noise
-from gradcheck.properties.registry import Outcome, OutcomeStatus, prop
-from gradcheck.report.text import format_result
-from gradcheck.results import GradientResult
-from gradcheck.verify import check_view
+from gradcheck.properties.compare import compare, reference_spread
+from gradcheck.properties.registry import Outcome, prop
+from gradcheck.properties.stabilised import forward_stabiliser, stabiliser_finding
+from gradcheck.results import Finding, GradientResult
+from gradcheck.verify import NO_GRADIENT, check_view
 from gradcheck.view.base import present
-
-COT = "\0cotangent"
 
 
 def _drop(values: dict) -> dict:
-    return {k: v for k, v in values.items() if k != COT}
+    return {k: v for k, v in values.items() if k != COTANGENT}
 
 
-def _outcome(results: list[GradientResult]) -> Outcome:
-    bad = [r for r in results if not r.passed]
-    if not results:
-        return Outcome("skip", "nothing to check")
-    if all(r.status == "skip" for r in results):
-        return Outcome("skip", "; ".join(r.message for r in results), tuple(results))
-    if bad:
-        status: OutcomeStatus = "error" if all(r.status == "error" for r in bad) else "fail"
-        return Outcome(status, "\n".join(format_result(r) for r in bad), tuple(results))
-    return Outcome("pass", "", tuple(results))
+def _outcome(results: list[GradientResult], findings: list[Finding] | tuple[Finding, ...] = ()) -> Outcome:
+    """The records as an outcome: skip when nothing was compared; a failure outranks a crash in another record."""
+    if not findings and all(r.status == "skip" for r in results):
+        reason = "; ".join(r.message for r in results) or "nothing to check"
+        return Outcome("skip", details=tuple(results), reason=reason)
+    out = Outcome.from_records(tuple(results), tuple(findings))
+    if out.status == "error" and any(r.status == "fail" for r in results):
+        return replace(out, status="fail")
+    return out
+
+
+def _returns_dx(trial: Trial) -> bool:
+    # The kinds' contracts return dL/dx, except the 2018 MLP skeleton's network, whose backward returns None.
+    return bool(getattr(trial.kind, "returns_dx", not trial.kind.network))
+
+
+def _no_gradient(trial: Trial, r: GradientResult, is_input: bool) -> Finding:
+    """``backward`` returned None for an argument: a failure where the contract returns its gradient."""
+    name = r.location[-1]
+    allowed = is_input and not _returns_dx(trial)
+    return Finding(
+        "gradient returned",
+        "warn" if allowed else "fail",
+        f"backward returned None for {name!r}: its gradient was not checked",
+        f"the gradient of {name!r}" if not allowed else "",
+        location=r.location,
+        explanation="the network's contract returns no input gradient (the 2018 MLP skeleton)" if allowed else "",
+    )
 
 
 def _fd(trial: Trial, which: str) -> Outcome:
@@ -43,7 +59,8 @@ def _fd(trial: Trial, which: str) -> Outcome:
     results = check_view(view, values, wrt=names, seed=seed, batch=trial.case.batch, positive=trial.kind.positive)
     if trial.case.dtype != "float64" and any(r.status == "fail" for r in results):
         results = [_float32_arbiter(trial, r) if r.status == "fail" else r for r in results]
-    return _outcome(results)
+    missing = [_no_gradient(trial, r, which == "inputs") for r in results if r.mode == NO_GRADIENT]
+    return _outcome(results, missing)
 
 
 def _float32_arbiter(trial: Trial, failed: GradientResult) -> GradientResult:
@@ -92,7 +109,7 @@ def input_gradient(trial: Trial) -> Outcome:
 def param_gradients(trial: Trial) -> Outcome:
     view, _ = trial.build()
     if not view.param_names:
-        return Outcome("skip", f"{view.name} has no parameters")
+        return Outcome("skip", reason=f"{view.name} has no parameters")
     return _fd(trial, "params")
 
 
@@ -107,6 +124,7 @@ def _autograd_one(
         location=(view.name, "autograd", name),
         dtype=trial.case.dtype,
         seed=trial.case.seed,
+        against="PyTorch reference",
     )
     if r.passed:
         return r
@@ -120,7 +138,8 @@ def _autograd_one(
             "kink",
             mode="compare",
             n_kinks=fd.n_kinks,
-            message="differs from autograd only at kinks, where any subgradient is valid",
+            diagnosis="differs from autograd only at kinks, where any subgradient is valid",
+            against="PyTorch reference",
         )
     return r
 
@@ -142,15 +161,9 @@ def autograd_agreement(trial: Trial) -> Outcome:
     got = present(view.vjp(values, cot))
     names = [k for k in view.names if k in got]
     if not names:
-        return Outcome("skip", f"{view.name} returns no gradients to compare")
+        return Outcome("skip", reason=f"{view.name} returns no gradients to compare")
     ref = trial.reference_vjp(values, cot.astype(np.float64))
-    # The cotangent is perturbed too: cancellation inside the backward shows up as sensitivity to it.
-    spreads = perturbation_spread(
-        lambda v: trial.reference_vjp(_drop(v), v[COT]),
-        {**values, COT: cot},
-        machine_eps(trial.case.dtype),
-        trial.case.seed,
-    )
+    spreads = _vjp_spread(trial, values, cot, machine_eps(trial.case.dtype))
     # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
     own = trial.reference_noise(values, cot)
     results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
@@ -164,24 +177,62 @@ def autograd_agreement(trial: Trial) -> Outcome:
             else _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k] + mine[k])
             for k, r in zip(names, results, strict=True)
         ]
+    if any(r.status == "fail" for r in results):
+        return _stabilised(trial, view, values, cot, got, names, results)
     return _outcome(results)
 
 
+def _vjp_spread(trial: Trial, values: dict, cot: np.ndarray, eps: float, vjp: Any = None) -> dict:
+    """How far the VJP (default: the oracle's) moves when its values move by ε of the computation's scale and the
+    cotangent by ε of each element (it is data): cancellation inside the backward shows up as sensitivity to it."""
+    vjp = vjp or trial.reference_vjp
+    return reference_spread(
+        lambda v: vjp(_drop(v), v[COTANGENT]),
+        {**values, COTANGENT: np.asarray(cot, dtype=np.float64)},
+        eps,
+        trial.case.seed,
+        trial.kind.positive,
+        scales={COTANGENT: np.abs(np.asarray(cot, dtype=np.float64))},
+    )
+
+
+def _stabilised(
+    trial: Trial, view: Any, values: dict, cot: np.ndarray, got: dict, names: list[str], results: list
+) -> Outcome:
+    """A warning instead of a failure when the forward shows a stabilising epsilon (consistent with the backward,
+    see :func:`~gradcheck.properties.contract.explained_by_stabiliser`) and the gradients are the reference's at
+    the shifted point."""
+    fit = forward_stabiliser(trial)
+    if fit is None:
+        return _outcome(results)
+    at = fit.shifted(values)
+    eps = machine_eps(trial.case.dtype)
+    ref = trial.reference_vjp(at, cot.astype(np.float64))
+    spreads = _vjp_spread(trial, at, cot, eps)
+    own = trial.reference_noise(at, cot)
+    shifted = [
+        replace(
+            _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]),
+            against=f"PyTorch reference at {fit.name} + ε",
+        )
+        for k in names
+    ]
+    if any(r.status == "fail" for r in shifted):
+        return _outcome(results)
+    return _outcome(shifted, (stabiliser_finding(fit, "autograd_agreement", (view.name, "autograd")),))
+
+
 def layer_noise(view: Any, values: dict, cot: np.ndarray, names: list[str], dtype: str, seed: int) -> dict:
-    """The layer's own measured rounding noise of each VJP in ``dtype`` (:func:`gradcheck.engine.noise.
-    rounding_noise`: its spread under ε-moves of every value and of the cotangent, accepted only as far as its
-    float64 run shows the same amplification, so a low-precision bug cannot hide in it)."""
-    shapes = {k: np.shape(values[k]) for k in names}
+    """The layer's own measured rounding noise of each VJP in ``dtype`` (:func:`gradcheck.engine.noise.vjp_noise`:
+    its spread under ε-moves of every value and of the cotangent, accepted only as far as its float64 run shows
+    the same amplification, so a low-precision bug cannot hide in it); one level per array."""
 
-    def flat(v: dict) -> np.ndarray:
-        g = view.vjp(_drop(v), v[COT])
-        return np.concatenate([np.asarray(g[k], dtype=np.float64).ravel() for k in names])
+    def vjp(v: dict, c: np.ndarray) -> dict:
+        g = present(view.vjp(v, c))
+        return {k: np.asarray(g[k], dtype=np.float64) for k in names if k in g}
 
-    low = {**{k: np.asarray(v).astype(dtype) for k, v in values.items()}, COT: np.asarray(cot).astype(dtype)}
-    noise = rounding_noise(flat, low, np.dtype(dtype), seed)
-    parts = np.split(noise, np.cumsum([int(np.prod(s)) for s in shapes.values()])[:-1])
-    # One noise level per array: a few draws sample individual elements unevenly.
-    return {k: np.full(shapes[k], p.max(initial=0.0)) for k, p in zip(names, parts, strict=True)}
+    levels = vjp_noise(vjp, values, cot, dtype, seed)
+    return {k: np.full(np.shape(values[k]), levels.get(k, 0.0)) for k in names}
 
 
 def _oracle_split_noise(trial: Trial, values: dict, cot: np.ndarray, eps: float) -> dict:
@@ -238,15 +289,17 @@ def upstream_linearity(trial: Trial) -> Outcome:
 
         # The layer's own rounding: how much its result moves when the upstream gradient moves by ε.
         def vjp_of(v: dict, k: str = k) -> np.ndarray:
-            return present(view.vjp(values, v["c"]))[k]
+            return present(view.vjp(values, v[COTANGENT]))[k]
 
-        noise = sum(perturbation_spread(vjp_of, {"c": g}, eps, trial.case.seed) for g in (g1, g2, g12))
+        noise = sum(perturbation_spread(vjp_of, {COTANGENT: g}, eps, trial.case.seed) for g in (g1, g2, g12))
         noise = noise + abs(a) * ref_noise[0].get(k, 0) + abs(b) * ref_noise[1].get(k, 0) + ref_noise[2].get(k, 0)
         if k in split:  # the oracle's rounding of the same (cancelling) terms; the oracle itself is linear
             noise = noise + abs(a) * split[k][0] + abs(b) * split[k][1] + split[k][2]
-        results.append(
-            compare(v12[k], want, eps=eps, spread=noise, location=(view.name, "linearity", k), dtype=trial.case.dtype)
+        where = (view.name, "linearity", k)
+        r = compare(
+            v12[k], want, eps=eps, spread=noise, location=where, dtype=trial.case.dtype, against="a·vjp(g1) + b·vjp(g2)"
         )
+        results.append(r)
     return _outcome(results)
 
 
@@ -270,7 +323,8 @@ def dtype_parity(trial: Trial) -> Outcome:
     def forward64(v: dict) -> np.ndarray:
         return v64.forward(v)
 
-    spread = perturbation_spread(forward64, values64, eps32, trial.case.seed) + ref32_forward_error(trial, values64)
+    spread = reference_spread(forward64, values64, eps32, trial.case.seed, trial.kind.positive)
+    spread = spread + ref32_forward_error(trial, values64)
     results.append(
         compare(
             v32.forward(values32),
@@ -279,6 +333,8 @@ def dtype_parity(trial: Trial) -> Outcome:
             spread=spread,
             location=(v32.name, "float32 vs float64", "forward"),
             dtype="float32",
+            compared="output",
+            against="float64 run",
         )
     )
     g32, g64 = present(v32.vjp(values32, cot.astype(np.float64))), present(v64.vjp(values64, cot.astype(np.float64)))
@@ -287,10 +343,10 @@ def dtype_parity(trial: Trial) -> Outcome:
     own = ref32.reference_noise(values64, cot)
     names = [k for k in v64.names if k in g32 and k in g64]
 
-    def vjp64(v: dict) -> Any:
-        return v64.vjp(_drop(v), v[COT])
+    def vjp64(v: dict, c: np.ndarray) -> Any:
+        return v64.vjp(v, c)
 
-    spreads = perturbation_spread(vjp64, {**values64, COT: cot}, eps32, trial.case.seed) if names else {}
+    spreads = _vjp_spread(trial, values64, cot, eps32, vjp64) if names else {}
     grads = [
         compare(
             g32[k],
@@ -299,6 +355,7 @@ def dtype_parity(trial: Trial) -> Outcome:
             spread=spreads[k] + own.get(k, 0.0),
             location=(v32.name, "float32 vs float64", k),
             dtype="float32",
+            against="float64 run",
         )
         for k in names
     ]
@@ -316,6 +373,7 @@ def dtype_parity(trial: Trial) -> Outcome:
                 spread=spreads[k] + own.get(k, 0.0) + noise.get(k, 0.0) + mine[k],
                 location=(v32.name, "float32 vs float64", k),
                 dtype="float32",
+                against="float64 run",
             )
             for k in names
         ]
@@ -350,7 +408,11 @@ def double_backward(trial: Trial) -> Outcome:
     try:
         return _outcome(check_double_backward(trial))
     except DetachedBackward as exc:
-        return Outcome("fail", str(exc))
+        where = (getattr(trial.subject.target, "__name__", "Function"), "double backward")
+        finding = Finding(
+            "double backward", "fail", str(exc), "a backward built from differentiable operations", location=where
+        )
+        return Outcome.from_records(findings=(finding,))
 
 
 @prop(
@@ -365,7 +427,7 @@ def device_parity(trial: Trial) -> Outcome:
     import torch
 
     if not torch.cuda.is_available():
-        return Outcome("skip", "CUDA is not available on this machine (torch.cuda.is_available() is False)")
+        return Outcome("skip", reason="CUDA is not available on this machine (torch.cuda.is_available() is False)")
     cpu, values = trial.build(device="cpu")
     cuda, _ = trial.build(device="cuda")
     out = cpu.forward(values)
@@ -380,6 +442,8 @@ def device_parity(trial: Trial) -> Outcome:
             spread=trial.reference_noise(values),
             location=(cpu.name, "cuda vs cpu", "forward"),
             dtype=trial.case.dtype,
+            compared="output",
+            against="CPU run",
         )
     ]
     g_cpu, g_cuda = present(cpu.vjp(values, cot)), present(cuda.vjp(values, cot))
@@ -394,6 +458,7 @@ def device_parity(trial: Trial) -> Outcome:
                     spread=noise.get(k, 0.0),
                     location=(cpu.name, "cuda vs cpu", k),
                     dtype=trial.case.dtype,
+                    against="CPU run",
                 )
             )
     return _outcome(results)

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from gradcheck.checklist.trial import Trial
-from gradcheck.engine.noise import rounding_noise
+from gradcheck.engine.noise import COTANGENT, perturbation_spread, vjp_noise
+from gradcheck.engine.policy import SUM_SAFETY
 from gradcheck.engine.tolerances import machine_eps
-from gradcheck.properties.compare import compare, perturbation_spread
+from gradcheck.properties.compare import compare, reference_spread
 from gradcheck.properties.registry import Outcome, prop
-from gradcheck.report.text import format_result
-from gradcheck.results import GradientResult
+from gradcheck.results import Finding, GradientResult
 from gradcheck.view.base import present
 
 
@@ -21,7 +21,18 @@ def _eps(trial: Trial) -> float:
 
 
 def _cmp(trial: Trial, got: Any, want: Any, spread: Any, *where: str) -> GradientResult:
-    return compare(got, want, eps=_eps(trial), spread=spread, location=("batch", *where), dtype=trial.case.dtype)
+    # where = (what the reference is, the array compared): "out" is an output, anything else a gradient.
+    compared = "output" if where[-1] in ("out", "loss") else "gradient"
+    return compare(
+        got,
+        want,
+        eps=_eps(trial),
+        spread=spread,
+        location=("batch", *where),
+        dtype=trial.case.dtype,
+        compared=compared,
+        against=where[0],
+    )
 
 
 def _per_sample(trial: Trial) -> list[GradientResult]:
@@ -29,7 +40,8 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
     x = values["x"]
     out = view.forward(values)
     cot = np.random.default_rng(trial.case.seed).standard_normal(out.shape).astype(x.dtype)
-    spread = perturbation_spread(view.forward, values, _eps(trial), trial.case.seed) + trial.reference_noise(values)
+    spread = reference_spread(view.forward, values, _eps(trial), trial.case.seed, trial.kind.positive)
+    spread = spread + trial.reference_noise(values)
     full = present(view.vjp(values, cot.astype(np.float64)))
     noise = trial.reference_noise(values, cot.astype(np.float64))
     perm = np.random.default_rng(trial.case.seed).permutation(x.shape[0])
@@ -46,7 +58,7 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
         want = np.concatenate(parts) if k in view.input_names else np.sum(parts, axis=0)
         mag = np.sum([np.abs(p) for p in parts], axis=0) if k not in view.input_names else np.abs(want)
         what = "sample alone" if k in view.input_names else "sum of per-sample gradients"
-        allowed = 4 * _eps(trial) * mag * len(x) + noise.get(k, 0.0) * len(x)
+        allowed = SUM_SAFETY * _eps(trial) * mag * len(x) + noise.get(k, 0.0) * len(x)
         results.append(_cmp(trial, full[k], want, allowed, what, k))
     return results
 
@@ -62,7 +74,7 @@ def _loss_mean(trial: Trial) -> list[GradientResult]:
             trial,
             np.asarray(float(view.forward(values))),
             np.asarray(losses.mean()),
-            np.asarray(4 * _eps(trial) * np.abs(losses).sum()),
+            np.asarray(SUM_SAFETY * _eps(trial) * np.abs(losses).sum()),
             "batch loss is the mean of per-sample losses",
             "loss",
         )
@@ -77,7 +89,7 @@ def _loss_mean(trial: Trial) -> list[GradientResult]:
                 trial,
                 dx,
                 per / b,
-                4 * _eps(trial) * np.abs(per) / b,
+                SUM_SAFETY * _eps(trial) * np.abs(per) / b,
                 "batch gradient is the per-sample gradient / B",
                 "x",
             )
@@ -94,18 +106,17 @@ def _batch_coupled(trial: Trial) -> list[GradientResult]:
         return []
 
     def column_sums(v: dict) -> np.ndarray:
-        return np.asarray(view.vjp(values, v["c"])["x"], dtype=np.float64).sum(axis=0)
+        return np.asarray(view.vjp(values, v[COTANGENT])["x"], dtype=np.float64).sum(axis=0)
 
     # The sum cancels exactly in exact arithmetic; what is left is rounding: of the cotangent's terms, of the
     # oracle's computation, and the layer's own (its sums under ε-moves of every value).
-    noise = perturbation_spread(column_sums, {"c": cot}, _eps(trial), trial.case.seed)
+    noise = perturbation_spread(column_sums, {COTANGENT: cot}, _eps(trial), trial.case.seed)
     noise = noise + trial.reference_noise(values, cot)["x"].sum(axis=0)
 
-    def own_sums(v: dict) -> np.ndarray:
-        return np.asarray(view.vjp({k: v[k] for k in values}, v["\0c"])["x"], dtype=np.float64).sum(axis=0)
+    def own_sums(v: dict, c: np.ndarray) -> dict:
+        return {"x": np.asarray(view.vjp(v, c)["x"], dtype=np.float64).sum(axis=0)}
 
-    own = rounding_noise(own_sums, {**values, "\0c": cot.astype(trial.case.dtype)}, trial.case.dtype, trial.case.seed)
-    noise = noise + own.max(initial=0.0)
+    noise = noise + vjp_noise(own_sums, values, cot, trial.case.dtype, trial.case.seed)["x"]
     return [
         _cmp(
             trial,
@@ -134,11 +145,7 @@ SEMANTICS = {"per_sample": _per_sample, "loss_mean": _loss_mean, "batch_coupled"
     cost=2,
 )
 def batch_semantics(trial: Trial) -> Outcome:
-    results = SEMANTICS[trial.kind.semantics](trial)
-    bad = [r for r in results if not r.passed]
-    if bad:
-        return Outcome("fail", "\n".join(format_result(r) for r in bad), tuple(results))
-    return Outcome("pass", details=tuple(results))
+    return Outcome.from_records(tuple(SEMANTICS[trial.kind.semantics](trial)))
 
 
 @prop(
@@ -152,8 +159,7 @@ def batch_semantics(trial: Trial) -> Outcome:
     applies=lambda kind: None if kind.invariants else "the kind declares no invariants",
 )
 def invariants(trial: Trial) -> Outcome:
-    problems = [p for check in trial.kind.invariants for p in check(trial)]
-    return Outcome.from_problems(problems)
+    return Outcome.from_records(findings=tuple(f for check in trial.kind.invariants for f in check(trial)))
 
 
 @prop(
@@ -178,7 +184,7 @@ def trainability(trial: Trial) -> Outcome:
 
     before, dp = loss(values)
     if before < 1e-6:
-        return Outcome("pass", "the loss is already ~0")
+        return Outcome("pass")  # the loss is already ~0: nothing to descend
     v = dict(values)
     for _ in range(20):
         grads = present(view.vjp(v, dp))
@@ -186,5 +192,13 @@ def trainability(trial: Trial) -> Outcome:
         _, dp = loss(v)
     after, _ = loss(v)
     if after < before:
-        return Outcome("pass", f"loss {before:.4g} → {after:.4g} in 20 steps")
-    return Outcome("fail", f"loss did not decrease: {before:.6g} → {after:.6g} after 20 steps of lr 0.1")
+        return Outcome("pass")
+    finding = Finding(
+        "loss decreases",
+        "fail",
+        f"the cross-entropy went from {before:.6g} to {after:.6g} in 20 steps of gradient descent (lr 0.1)",
+        "a smaller loss",
+        location=(view.name, "trainability"),
+        explanation="the gradients do not point downhill: a sign error, or a gradient that never reaches the update",
+    )
+    return Outcome.from_records(findings=(finding,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from gradcheck.kinds import Case
 from gradcheck.properties.compare import compare
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.results import Finding, GradientResult
-from gradcheck.view.base import Grads, Values, present
+from gradcheck.view.base import Values, present
 
 __all__ = ["other_case", "purity", "state"]
 
@@ -67,7 +68,9 @@ class _Checks:
         self.details: list[GradientResult] = []
         self.findings: list[Finding] = []
 
-    def grads(self, got: Grads, want: dict[str, np.ndarray], noise: dict, label: str) -> None:
+    def grads(
+        self, got: Mapping[str, np.ndarray | None], want: Mapping[str, np.ndarray], noise: dict, label: str
+    ) -> None:
         for k, w in want.items():
             g = got.get(k)
             if g is None:

@@ -68,11 +68,15 @@ class OpView:
     # Rebind the parameter entries (``params[k] = new``, as a training loop does), then forward and backward.
     probe_rebind: Callable[[Values, np.ndarray], tuple[np.ndarray, Grads]] | None = None
 
-    def __post_init__(self) -> None:
-        # Every adapter's vjp gets the shape check here, once: a dx of the wrong shape must be the layer's error
-        # ("backward returned dx of shape (3,)"), not a crash deep inside whichever property first concatenates it.
-        if not getattr(self.vjp, "_shape_checked", False):
-            self.vjp = _shape_checked(self.name, self.vjp)
+    def __setattr__(self, key: str, value: Any) -> None:
+        # Every gradient an adapter hands out (vjp, and the state probes') gets the shape check here, however the
+        # adapter set it: a dx of the wrong shape must be the layer's error ("backward returned a gradient for x
+        # of shape (3,)"), not a crash deep inside whichever property first concatenates it.
+        wrap = _SHAPE_CHECKS.get(key)
+        if wrap is not None and value is not None and not getattr(value, "_shape_checked", False):
+            value = wrap(self, value)
+            value._shape_checked = True
+        super().__setattr__(key, value)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -80,13 +84,45 @@ class OpView:
         return self.input_names + self.param_names
 
 
-def _shape_checked(layer: str, vjp: Callable[[Values, np.ndarray], Grads]) -> Callable[[Values, np.ndarray], Grads]:
-    def checked(values: Values, cot: np.ndarray) -> Grads:
-        grads = vjp(values, cot)
-        return {k: _same_shape(layer, k, g, values.get(k)) for k, g in grads.items()}
+def _shaped(view: OpView, grads: Grads, values: Values) -> Grads:
+    return {k: _same_shape(view.name, k, g, values.get(k)) for k, g in grads.items()}
 
-    checked._shape_checked = True  # type: ignore[attr-defined]
+
+def _checked_vjp(view: OpView, vjp: Callable[[Values, np.ndarray], Grads]) -> Any:
+    return lambda values, cot: _shaped(view, vjp(values, cot), values)
+
+
+def _checked_interleaved(view: OpView, probe: Callable[[Values, Values, np.ndarray], tuple[Grads, Grads]]) -> Any:
+    def checked(first: Values, second: Values, cot: np.ndarray) -> tuple[Grads, Grads]:
+        once, twice = probe(first, second, cot)  # both are the gradients at ``second``
+        return _shaped(view, once, second), _shaped(view, twice, second)
+
     return checked
+
+
+def _checked_split(view: OpView, split: Callable[[Values], tuple[np.ndarray, Callable[[np.ndarray], Grads]]]) -> Any:
+    def checked(values: Values) -> tuple[np.ndarray, Callable[[np.ndarray], Grads]]:
+        out, backward = split(values)
+        return out, lambda cot: _shaped(view, backward(cot), values)
+
+    return checked
+
+
+def _checked_rebind(view: OpView, probe: Callable[[Values, np.ndarray], tuple[np.ndarray, Grads]]) -> Any:
+    def checked(values: Values, cot: np.ndarray) -> tuple[np.ndarray, Grads]:
+        out, grads = probe(values, cot)
+        return out, _shaped(view, grads, values)
+
+    return checked
+
+
+#: The OpView fields that hand out gradients, and how each is wrapped with the shape check.
+_SHAPE_CHECKS: dict[str, Callable[[OpView, Any], Any]] = {
+    "vjp": _checked_vjp,
+    "probe_interleaved": _checked_interleaved,
+    "split": _checked_split,
+    "probe_rebind": _checked_rebind,
+}
 
 
 def _same_shape(layer: str, name: str, grad: Any, value: Any) -> Any:
@@ -200,7 +236,8 @@ def layer_error(exc: BaseException, layer: str, call: str, context: str | Callab
     fault = layer_fault(exc, layer, call, context)
     where = f" (called with {fault.context})" if fault.context else ""
     at = f" at {fault.file}:{fault.line}" if fault.file else ""
-    return LayerError(f"{layer}.{call} raised {fault.exc_type}: {fault.message}{where}{at}", fault)
+    said = f"{fault.exc_type}: {fault.message}" if fault.message else fault.exc_type  # a bare `assert` has none
+    return LayerError(f"{layer}.{call} raised {said}{where}{at}", fault)
 
 
 class _UserCode:
@@ -210,9 +247,9 @@ class _UserCode:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if exc is None or isinstance(exc, KeyboardInterrupt | LayerError):
-            return False  # Ctrl-C stops the run; a LayerError is already attributed
+            return  # Ctrl-C stops the run; a LayerError is already attributed
         raise layer_error(exc, self.layer, self.call, self.context) from exc
 
 

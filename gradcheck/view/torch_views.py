@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import LayerError
-from gradcheck.view.base import Grads, OpView, Values, call_layer, describe
+from gradcheck.view.base import Grads, OpView, Values, call_layer, describe, user_code
 
 __all__ = ["function_view", "is_autograd_function", "is_torch_module", "module_view"]
 
@@ -91,10 +91,8 @@ def _cotangent(cot: np.ndarray, out: Any, device: str) -> Any:
 def _grads(name: str, outputs: Any, wrt: list[Any], cot: np.ndarray, device: str, retain: bool = False) -> list[Any]:
     torch = _torch()
     c = _cotangent(cot, outputs, device)
-    try:
+    with user_code(name, "backward"):  # the user's backward runs inside torch's engine: located all the same
         return list(torch.autograd.grad(outputs, wrt, grad_outputs=c, allow_unused=True, retain_graph=retain))
-    except Exception as exc:
-        raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
 
 
 def function_view(fn: Any, args: tuple[Any, ...], device: str = "cpu", names: list[str] | None = None) -> OpView:
@@ -155,10 +153,8 @@ def _purity(make: Any, run: Any, values: Values, cot: np.ndarray, name: str, dev
     found = changed("forward")
     c = _cotangent(cot, out, device)
     c_keep = c.clone()
-    try:
+    with user_code(name, "backward"):
         torch.autograd.grad(out, list(tensors.values()), grad_outputs=c, allow_unused=True)
-    except Exception as exc:
-        raise LayerError(f"{name}.backward raised {type(exc).__name__}: {exc}") from exc
     if not torch.equal(c, c_keep):
         found.append("backward modified grad_output in place")
     before = set(found)

@@ -51,7 +51,7 @@ def _offset(p: int, q: int, stride: int, out_hw: tuple[int, int]) -> tuple[slice
 
 def _offset_cl(p: int, q: int, stride: int, out_hw: tuple[int, int]) -> tuple[slice, ...]:
     """:func:`_offset` for a channels-last (N, H, W, C) array."""
-    return _offset(p, q, stride, out_hw)[1:] + (slice(None),)
+    return (*_offset(p, q, stride, out_hw)[1:], slice(None))
 
 
 def _as_matrix(weight: Array) -> Array:

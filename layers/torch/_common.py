@@ -6,6 +6,16 @@ from __future__ import annotations
 import torch
 
 
+def column_sums(t: torch.Tensor) -> torch.Tensor:
+    """Σ_b t[b, :] of a (B, C) tensor, as the matrix-vector product tᵀ·1.
+
+    On the CPU a reduction over dim 0 of a row-major matrix runs at about half the speed of BLAS's gemv, which
+    reads each row once and accumulates into the C sums; the sums are the same up to rounding (gemv adds the
+    B terms in order, torch.sum pairwise: both within B·ε of the exact sum, far below the batch noise).
+    """
+    return torch.mv(t.T, t.new_ones(t.shape[0]))
+
+
 def check_features(owner: str, input: torch.Tensor, n_features: int, *, min_batch: int = 0) -> None:
     """Raise unless ``input`` has shape (B, n_features) with B >= ``min_batch``."""
     if input.dim() != 2 or input.shape[1] != n_features:

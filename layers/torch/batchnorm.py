@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from layers.torch._common import AffineNorm, check_affine, check_features, check_finite
+from layers.torch._common import AffineNorm, check_affine, check_features, check_finite, column_sums
 
 __all__ = ["CustomBatchNormAutograd", "CustomBatchNormManualFunction", "CustomBatchNormManualModule"]
 
@@ -69,10 +69,11 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
         n_features = input.shape[-1] if input.dim() else 0
         check_features("CustomBatchNormManualFunction", input, n_features, min_batch=2)
         check_affine("CustomBatchNormManualFunction", gamma, beta, n_features)
-        mu = input.mean(dim=0)
+        n = input.shape[0]
+        mu = column_sums(input).div_(n)
         x_mu = input - mu
         out = x_mu * x_mu  # (x − μ)², then reused as y's buffer: each (B, C) allocation costs page faults
-        inv_std = torch.rsqrt(out.mean(dim=0).add_(eps))
+        inv_std = torch.rsqrt(column_sums(out).div_(n).add_(eps))
         scale = gamma * inv_std  # y = (x − μ) ⊙ γ/σ̂ + β: x̂ is never formed, its 1/σ̂ rides on γ
         ctx.save_for_backward(x_mu, scale, inv_std)
         return torch.addcmul(beta, x_mu, scale, out=out)
@@ -85,8 +86,8 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
         if need_x:  # dx needs both sums, whether or not dγ and dβ are wanted
             dx, dgamma, dbeta = _batch_norm_vjp(dout, x_mu, scale, inv_std)
             return dx, dgamma if need_gamma else None, dbeta if need_beta else None, None
-        dgamma_alone = (dout * x_mu).sum(0).mul_(inv_std) if need_gamma else None
-        return None, dgamma_alone, dout.sum(0) if need_beta else None, None
+        dgamma_alone = column_sums(dout * x_mu).mul_(inv_std) if need_gamma else None
+        return None, dgamma_alone, column_sums(dout) if need_beta else None, None
 
 
 def _batch_norm_vjp(
@@ -95,11 +96,12 @@ def _batch_norm_vjp(
     """(dx, dγ, dβ), with x̂ = (x − μ)/σ̂ and k = γ/σ̂ folded into per-feature factors.
 
     dγ = Σ_b dout ⊙ (x − μ) / σ̂,  dβ = Σ_b dout,  dx = k ⊙ dout − k ⊙ dβ/B − (x − μ) ⊙ (k ⊙ dγ/σ̂)/B:
-    two passes over (B, C) for the sums and two for dx, all in the one (B, C) buffer that becomes dx.
+    two passes over (B, C) for the sums (as gemv, :func:`column_sums`) and two for dx, all in the one (B, C)
+    buffer that becomes dx.
     """
     n = dout.shape[0]
     buf = dout * x_mu
-    dgamma, dbeta = buf.sum(0).mul_(inv_std), dout.sum(0)
+    dgamma, dbeta = column_sums(buf).mul_(inv_std), column_sums(dout)
     dx = torch.addcmul(torch.mul(scale, dbeta).mul_(-1 / n), dout, scale, out=buf)
     return dx.addcmul_(x_mu, torch.mul(scale, dgamma).mul_(inv_std), value=-1 / n), dgamma, dbeta
 

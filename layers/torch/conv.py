@@ -35,6 +35,7 @@ from itertools import product
 from typing import Any
 
 import torch
+from torch.nn.grad import conv2d_input, conv2d_weight
 
 __all__ = ["Conv2dFunction"]
 
@@ -84,8 +85,8 @@ class Conv2dFunction(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         stride, padding = ctx.stride, ctx.padding
-        dx = torch.nn.grad.conv2d_input(x.shape, weight, dout, stride, padding) if need_x else None
-        dweight = torch.nn.grad.conv2d_weight(x, weight.shape, dout, stride, padding) if need_weight else None
+        dx = conv2d_input(x.shape, weight, dout, stride, padding) if need_x else None
+        dweight = conv2d_weight(x, weight.shape, dout, stride, padding) if need_weight else None
         dbias = dout.sum((0, 2, 3)) if need_bias else None
         return dx, dweight, dbias, None, None
 

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from layers.torch._common import AffineNorm, check_affine, check_features, check_finite
+from layers.torch._common import AffineNorm, check_affine, check_features, check_finite, column_sums
 
 __all__ = ["CustomLayerNormAutograd", "CustomLayerNormManualFunction", "CustomLayerNormManualModule"]
 
@@ -80,9 +80,9 @@ class CustomLayerNormManualFunction(torch.autograd.Function):
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x_hat, gamma, inv_std = ctx.saved_tensors
         need_x, need_gamma, need_beta = ctx.needs_input_grad[:3]
-        dbeta = dout.sum(0) if need_beta else None
+        dbeta = column_sums(dout) if need_beta else None
         if not need_x:
-            return None, (dout * x_hat).sum(0) if need_gamma else None, dbeta, None
+            return None, column_sums(dout * x_hat) if need_gamma else None, dbeta, None
         dx, dgamma = _layer_norm_vjp(dout, x_hat, gamma, inv_std)
         return dx, dgamma if need_gamma else None, dbeta, None
 
@@ -98,7 +98,7 @@ def _layer_norm_vjp(
     """
     inv_m = 1.0 / dout.shape[1]
     buf = dout * x_hat
-    dgamma = buf.sum(0)
+    dgamma = column_sums(buf)
     mean_dx_hat_x_hat = torch.mv(buf, gamma).mul_(inv_m)[:, None]
     mean_dx_hat = torch.mv(dout, gamma).mul_(-inv_m)[:, None]
     dx = torch.addcmul(mean_dx_hat, dout, gamma, out=buf)  # dx̂ − mean_j dx̂, over dout ⊙ x̂ (now consumed)

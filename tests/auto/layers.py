@@ -115,7 +115,7 @@ class AttentionFunctionWrong(AttentionFunction):
 
 
 class FixedDropoutModule:
-    """Inverted dropout whose mask is drawn from ``seed`` on every call: y = x ⊙ m / (1 − p); dx = dout ⊙ m / (1 − p)."""
+    """Inverted dropout, its mask drawn from ``seed`` on every call: y = x ⊙ m / (1 − p); dx = dout ⊙ m / (1 − p)."""
 
     def __init__(self, p: float = 0.5, seed: int = 0) -> None:
         self.p, self.seed = p, seed

@@ -79,7 +79,9 @@ def kernel(
     }
 
 
-def checking(layer: str, checker: str, size: dict[str, int], median: float, n_evals: int) -> dict[str, Any]:
+def checking(
+    layer: str, checker: str, size: dict[str, int], median: float, n_evals: int, call_seconds: float | None = None
+) -> dict[str, Any]:
     name = f"test_checking[{layer}-{'x'.join(map(str, size.values()))}-{checker}]"
     n = 1
     for v in size.values():
@@ -103,8 +105,38 @@ def checking(layer: str, checker: str, size: dict[str, int], median: float, n_ev
             "n_forward": n_evals + 2,
             "n_evals": n_evals,
             "n_directions": 4 if checker == "engine" else None,
+            **({} if call_seconds is None else {"call_seconds": call_seconds}),
         },
         "stats": _stats(median, 0.05),
+    }
+
+
+def ratio(
+    target: str,
+    impl_times: list[float],
+    ref_times: list[float],
+    *,
+    unit_times: list[float] | None = None,
+    reason: str | None = None,
+    kind: str = "ratio",
+) -> dict[str, Any]:
+    """One interleaved target as ``benchmarks/bench_ratios.py`` writes it (``kind="memory"``: peaks in bytes)."""
+    name = f"test_ratio[{target}]"
+    extra: dict[str, Any] = {"kind": kind, "target": target, "dtype": "float32", "device": "cpu"}
+    if reason is not None:
+        extra["reason"] = reason
+    elif kind == "memory":
+        extra.update(impl_peaks=impl_times, ref_peaks=ref_times, method="peak RSS, fresh processes")
+    else:
+        extra.update(impl_times=impl_times, ref_times=ref_times, calls_per_round=1, timer="time.process_time")
+        if unit_times is not None:
+            extra.update(unit_times=unit_times, unit_label="one pass over the batch")
+    return {
+        "group": "targets",
+        "name": name,
+        "fullname": f"benchmarks/bench_ratios.py::{name}",
+        "extra_info": extra,
+        "stats": _stats(1.0, 0.0),
     }
 
 
@@ -158,6 +190,7 @@ class Synth:
 
     kernel = staticmethod(kernel)
     checking = staticmethod(checking)
+    ratio = staticmethod(ratio)
     document = staticmethod(document)
     machine = MACHINE
 

@@ -162,8 +162,10 @@ def test_a_gradient_property_that_checked_nothing_is_a_warning(monkeypatch: pyte
 def test_counts_and_header_say_how_many_properties_were_checked() -> None:
     report = check_kind("linear", LinearModule, properties=["forward", "module_contract"], max_examples=2)
     assert report.counts == {"pass": 1, "warn": 0, "fail": 0, "error": 0, "skip": 1}
-    assert render_text([report]).splitlines()[0].startswith(
-        "linear · LinearModule: passed (1 checked: 1 passed; 1 skipped)"
+    assert (
+        render_text([report])
+        .splitlines()[0]
+        .startswith("linear · LinearModule: passed (1 checked: 1 passed; 1 skipped)")
     )
 
 

@@ -16,10 +16,9 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-import gradcheck  # noqa: E402
+import gradcheck
 
 
 def _function(fwd, bwd, name):

@@ -4,14 +4,22 @@ nested sub-modules reach (issue 12): each wrong one next to a correct twin writt
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from layers.numpy import BatchNormModule, Conv2dModule, CrossEntropyModule, LinearModule, MaxPool2dModule
-from layers.numpy import ReLUModule, SoftMaxModule
+from layers.numpy import (
+    BatchNormModule,
+    Conv2dModule,
+    CrossEntropyModule,
+    LinearModule,
+    MaxPool2dModule,
+    ReLUModule,
+    SoftMaxModule,
+)
 from layers.numpy.conv import _as_matrix
 from layers.torch import CustomLayerNormManualFunction
 
@@ -248,7 +256,7 @@ class MLPTupleBlocks(_Net):
 
     def __init__(self, n_inputs, n_hidden, n_classes):
         sizes = [n_inputs, *n_hidden]
-        self.blocks = [(LinearModule(a, b), ReLUModule()) for a, b in zip(sizes, sizes[1:], strict=False)]
+        self.blocks = [(LinearModule(a, b), ReLUModule()) for a, b in itertools.pairwise(sizes)]
         self.head = {"linear": LinearModule(sizes[-1], n_classes), "softmax": SoftMaxModule()}
 
     def stages(self):
@@ -278,7 +286,7 @@ class MLPInOutLinears(_Net):
     def __init__(self, n_inputs, n_hidden, n_classes):
         sizes = [n_inputs, *n_hidden, n_classes]
         self.layers = []
-        for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        for i, (a, b) in enumerate(itertools.pairwise(sizes)):
             self.layers.append(LinearInOut(a, b))
             self.layers.append(ReLUModule() if i < len(sizes) - 2 else SoftMaxModule())
 

@@ -125,7 +125,8 @@ class LinearFloat32Inside(_Linear):
 
 
 class LinearWeightAlias(LinearModule):
-    """Correct: keeps ``self.W`` as an alias of ``params["weight"]`` and reads it (the harness writes in place)."""
+    """Keeps ``self.W`` as an alias of ``params["weight"]`` and reads it: right while parameters are written in
+    place, stale once a training loop rebinds ``params["weight"] = params["weight"] - lr * grads["weight"]``."""
 
     def __init__(self, in_features, out_features):
         super().__init__(in_features, out_features)
@@ -161,6 +162,6 @@ VARIANTS = [
     wrong("linear", LinearCopiesParamsOnce, "forward", why="params copied at construction, never read again"),
     wrong("linear", LinearBiasSqueezed, "interface", "param_gradients", why="squeeze(): wrong at B = 1"),
     wrong("linear", LinearFloat32Inside, "forward", "autograd_agreement", why="float32 arithmetic in a float64 run"),
-    correct("linear", LinearWeightAlias, "self.W aliases params['weight']"),
+    wrong("linear", LinearWeightAlias, "state", why="self.W aliases params['weight']: a rebound entry is ignored"),
     correct("linear", LinearEinsum, "einsum everywhere"),
 ]

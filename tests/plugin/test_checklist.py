@@ -11,7 +11,6 @@ import pytest
 from user_layers import BROKEN, FEW
 
 import gradcheck
-
 from gradcheck.cli import main as gradcheck_main
 from gradcheck.properties import load
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from gradcheck import InvalidTarget, LayerError
 from gradcheck.view import adapt, describe, find_param_owners
-
-torch = pytest.importorskip("torch")
 
 
 class Lin:
@@ -129,3 +128,121 @@ def test_layer_exceptions_become_layer_errors():
     view = adapt(Boom(), (X,))
     with pytest.raises(LayerError, match=r"Boom.forward raised RuntimeError: nope \(called with x: \(4, 3\)"):
         view.forward(view.point)
+
+
+# --- the user's code: whatever it raises is the layer's, located in its file; Ctrl-C passes -------------------
+
+
+def _line(fn, text: str) -> int:
+    import inspect
+
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+@pytest.mark.parametrize("code", [0, 3, None, "bye"])
+def test_exit_in_the_layer_is_a_located_layer_error(code):
+    import sys
+
+    class Quits(Lin):
+        def backward(self, dout):
+            sys.exit(code)
+
+    view = adapt(Quits(), (X,))
+    with pytest.raises(LayerError) as info:
+        view.vjp(view.point, C)
+    fault = info.value.fault
+    assert (fault.layer, fault.call, fault.exc_type) == ("Quits", "backward", "SystemExit")
+    assert fault.file == __file__ and fault.line == _line(Quits.backward, "sys.exit(code)")
+    assert fault.source == "sys.exit(code)"
+    assert fault.message == ("exit() was called" if code is None else f"exit({code!r}) was called")
+
+
+def test_keyboard_interrupt_passes_and_other_base_exceptions_do_not():
+    from gradcheck.view.base import call_layer
+
+    class Odd(BaseException):
+        pass
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    def odd():
+        raise Odd("strange")
+
+    with pytest.raises(KeyboardInterrupt):
+        call_layer("L", "forward", interrupted)
+    with pytest.raises(LayerError, match=r"L\.forward raised Odd: strange") as info:
+        call_layer("L", "forward", odd)
+    assert info.value.fault.line == _line(odd, 'raise Odd("strange")')
+
+
+def test_the_innermost_frame_in_the_users_file_is_found_below_numpy_and_above_the_harness():
+    from gradcheck.view.base import call_layer
+
+    def singular(x):
+        return np.linalg.inv(np.zeros((2, 2))) @ x  # raises inside numpy's own Python code
+
+    with pytest.raises(LayerError) as info:
+        call_layer("L", "forward", singular, X, context="x: (4, 3)")
+    fault = info.value.fault
+    assert fault.exc_type == "LinAlgError" and fault.context == "x: (4, 3)"
+    assert fault.line == _line(singular, "np.linalg.inv") and fault.source.startswith("return np.linalg.inv")
+
+
+def test_an_exception_whose_message_cannot_be_printed_is_still_reported():
+    from gradcheck.view.base import call_layer
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    def f():
+        raise Unprintable
+
+    with pytest.raises(LayerError, match="Unprintable whose message cannot be printed"):
+        call_layer("L", "forward", f)
+
+
+def test_a_functions_backward_run_by_autograd_is_located_through_user_code():
+    from gradcheck.view.base import user_code
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * undefined_scale  # noqa: F821 - the student's bug
+
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(LayerError) as info, user_code("Fn", "backward"):
+        torch.autograd.grad(Fn.apply(x).sum(), [x])
+    fault = info.value.fault
+    assert (fault.call, fault.exc_type) == ("backward", "NameError")
+    assert fault.file == __file__ and fault.line == _line(Fn.backward, "undefined_scale")
+
+
+def test_a_gradient_of_the_wrong_shape_is_the_layers_error():
+    class Flat(Lin):
+        def backward(self, dout):
+            super().backward(dout)
+            return (dout @ self.params["W"].T).sum(0)
+
+    view = adapt(Flat(), (X,))
+    with pytest.raises(
+        LayerError, match=r"Flat.backward returned a gradient for x of shape \(3,\); x has shape \(4, 3\)"
+    ):
+        view.vjp(view.point, C)
+
+
+def test_unit_dimensions_in_a_gradient_are_reshaped_away():
+    class Row(Lin):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["b"] = self.grads["b"].reshape(1, -1)  # (1, 2) for a (2,) bias: the same numbers
+            return dx
+
+    view = adapt(Row(), (X,))
+    assert view.vjp(view.point, C)["b"].shape == (2,)
