@@ -263,6 +263,11 @@ BUILDERS: dict[str, Callable[[str], Built]] = {
     "convnet_training_step": _convnet_step,
 }
 
+UNIT_FLOORS: dict[str, tuple[int, str]] = {
+    "numpy_conv2d": (3, "one product in the forward and two in the backward (dW and dx)"),
+}
+"""The fewest units of work a layer's algorithm needs, and why (its ratio cannot go below floor / reference)."""
+
 TIME_TARGETS = [t for t in TARGETS if t.measure == "time"]
 
 
@@ -287,6 +292,9 @@ def test_ratio(benchmark: Any, request: pytest.FixtureRequest, thread_info: dict
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info.update(info, **measured, unit_label=unit_label)
+    if target.id in UNIT_FLOORS:
+        floor, why = UNIT_FLOORS[target.id]
+        benchmark.extra_info.update(unit_floor=floor, unit_floor_why=why)
 
 
 def _peak(side: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Run with ``pytest benchmarks [--bench-quick] --benchmark-json=out/bench.json``. 
 
 Options:
     --bench-quick (or GRADCHECK_BENCH_QUICK=1): the realistic sizes that the targets name plus one small
-        size, with ``--benchmark-max-time`` lowered to 0.25 s unless given; the run takes a few minutes.
+        size, with ``--benchmark-max-time`` lowered to 0.25 s unless given, and 15 interleaved rounds per
+        target (31 otherwise, ``bench_ratios.py``); the run takes a few minutes.
     --bench-threads N (or GRADCHECK_BENCH_THREADS=N): torch intra-op threads and BLAS threads, recorded in
         every benchmark's ``extra_info`` and in ``machine_info``. Default 1: both sides then run on one core,
         so a ratio compares kernels rather than thread pools (NumPy's elementwise code is single-threaded,

@@ -8,16 +8,20 @@ its kind, ``--device cuda`` where it cannot run), 130 when interrupted (Ctrl-C; 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gradcheck.errors import InvalidArgument, InvalidTarget
 from gradcheck.usage import USAGE_ERROR, ArgumentParser, UsageError, parse_args, usage_error
 
-__all__ = ["INTERRUPTED", "USAGE_ERROR", "main", "run_checklist"]
+if TYPE_CHECKING:  # the kinds are imported when a command runs: `gradcheck --help` stays fast
+    from gradcheck.kinds import Kind
+
+__all__ = ["DELEGATED", "INTERRUPTED", "USAGE_ERROR", "main", "run_checklist"]
 
 PROG = "gradcheck"
 #: The exit status after Ctrl-C (128 + SIGINT, as shells report it).
@@ -67,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 class _Run:
     """One implementation to check: loaded, fitted to its kind, on its device."""
 
-    kind: Any  # gradcheck.kinds.Kind (imported lazily: `gradcheck list --help` stays fast)
+    kind: Kind
     spec: str
     obj: Any
     captured: str
@@ -170,17 +174,36 @@ def _check_one(run: _Run, args: argparse.Namespace, progress: _Progress) -> Any:
     return report
 
 
-def run_checklist(targets: Sequence[tuple[str, str]], args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _hard_exit_raises() -> Iterator[None]:
+    # os._exit in the checked code would end this process at once with its status (0: a green CI job) and no
+    # report. While the checklist runs it raises SystemExit instead, which the harness reports as the layer's
+    # error like any other exit() (at import: a one-line usage error). Only here: the CLI owns its process; a
+    # library must not patch os.
+    hard_exit = os._exit
+
+    def raise_instead(status: int) -> NoReturn:
+        raise SystemExit(status)
+
+    os._exit = raise_instead
+    try:
+        yield
+    finally:
+        os._exit = hard_exit
+
+
+def run_checklist(targets: Sequence[tuple[str, str]], args: argparse.Namespace, *, bulk: bool = False) -> int:
     """Check ``(kind, target spec)`` pairs with the options of ``gradcheck check``; print the report; the exit status.
 
     Every target is loaded and fitted to its kind before any property runs (a misfit is a usage error, raised as
-    :class:`~gradcheck.errors.InvalidTarget`). Ctrl-C prints the reports finished so far, the interrupted one
-    included as far as it got, and returns :data:`INTERRUPTED`.
+    :class:`~gradcheck.errors.InvalidTarget`). ``bulk`` (``--all``, a folder of submissions): ``--device cuda``
+    applies to the torch kinds and the NumPy ones run on the CPU, instead of being refused. Ctrl-C prints the
+    reports finished so far, the interrupted one included as far as it got, and returns :data:`INTERRUPTED`.
     """
     from gradcheck.checklist.runner import Interrupted
     from gradcheck.report.checklist import render
 
-    runs = _prepare(targets, args.device, every_kind=args.all)
+    runs = _prepare(targets, args.device, every_kind=bulk)
     progress = _Progress(sum(_cases(r, args) for r in runs))
     reports: list[Any] = []
     stopped = ""
@@ -212,7 +235,7 @@ def _emit(text: str) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     """``gradcheck check KIND TARGET`` and ``gradcheck check --all``."""
-    return run_checklist(_targets(args), args)
+    return run_checklist(_targets(args), args, bulk=args.all)
 
 
 # --- the other commands -------------------------------------------------------------------------------------
@@ -237,14 +260,22 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delegate(command: str, argv: list[str]) -> int:
-    if command == "train":
-        from layers.training.cli import main as train_main
+#: Commands with a parser of their own, by the words that start them; ``main`` hands the rest of the line to the
+#: module's ``main(argv)``, which follows the same usage-error pattern (:mod:`gradcheck.usage`).
+DELEGATED: dict[tuple[str, ...], str] = {
+    ("train",): "layers.training.cli",
+    ("bench-report",): "gradcheck.benchreport.cli",
+}
 
-        return int(train_main(argv))
-    from gradcheck.benchreport.cli import main as bench_main
 
-    return int(bench_main(argv))
+def _delegated(argv: list[str]) -> int | None:
+    import importlib
+
+    for words, module in DELEGATED.items():
+        if tuple(argv[: len(words)]) == words:
+            with _hard_exit_raises():  # some run the user's code too (a submission, a layer without a kind)
+                return int(importlib.import_module(module).main(argv[len(words) :]))
+    return None
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": _check, "list": _list}
@@ -253,8 +284,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": _check, "l
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradcheck`` console script and of ``python -m gradcheck``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("train", "bench-report"):
-        return _delegate(argv[0], argv[1:])
+    delegated = _delegated(argv)
+    if delegated is not None:
+        return delegated
     if argv[:2] == ["check", "auto"]:  # issue 14: a layer without a kind, from one example (gradcheck.auto)
         from gradcheck.auto.cli import main as auto_main
 
@@ -267,9 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     try:
-        return _COMMANDS[args.command](args)
+        with _hard_exit_raises():
+            return _COMMANDS[args.command](args)
     except (InvalidArgument, InvalidTarget) as exc:  # UsageError is an InvalidArgument
         return usage_error(PROG, exc)
+    except KeyboardInterrupt:  # before any property ran (loading, fitting): nothing to report yet
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

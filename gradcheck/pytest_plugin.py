@@ -50,7 +50,7 @@ def options(config: pytest.Config) -> GradcheckOptions:
 
 def _default_profile() -> str:
     # Kept in step with gradcheck.checklist.profiles.default_profile without importing it here.
-    return "ci" if os.environ.get("CI") else "dev"
+    return "ci" if "CI" in os.environ else "dev"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
@@ -63,6 +64,8 @@ class GradientResult:
     #: What the analytic value was compared with: ``finite differences``, ``PyTorch reference``,
     #: ``float64 run``, ``fresh instance``... (renderers say "reference" instead of "numeric" unless it is FD).
     against: str = "finite differences"
+    #: For an ``error``: the layer's exception as a record, when the layer raised (renderers show it once).
+    fault: LayerFault | None = None
 
     @property
     def passed(self) -> bool:
@@ -72,9 +75,14 @@ class GradientResult:
     @property
     def margin(self) -> float:
         """``tolerance / greatest difference`` at the worst element (``inf`` when they agree exactly)."""
-        if self.max_abs_err <= 0 or not self.tolerance:
+        # The worst element is the one with the largest difference relative to its own tolerance: its difference,
+        # not the greatest one elsewhere (which has a tolerance of its own), is what the margin divides.
+        err = self.max_abs_err
+        if self.analytic is not None and self.numeric is not None:
+            err = abs(self.analytic - self.numeric) if math.isfinite(self.analytic - self.numeric) else math.inf
+        if err <= 0 or not self.tolerance:
             return float("inf")
-        return self.tolerance / self.max_abs_err
+        return self.tolerance / err
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field plus ``passed`` and ``margin``."""

@@ -221,6 +221,7 @@ def _skip(reason: str) -> None:
 
 
 def _warn(p: PropertyResult, kind: str, head: str, request: pytest.FixtureRequest) -> None:
+    __tracebackhide__ = True  # -W error turns the warning into the test's failure
     from gradcheck.report.checklist import render_failure
 
     # Attributed to the user's checklist line, as the test itself is (see checklist()).

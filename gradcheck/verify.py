@@ -17,7 +17,7 @@ from gradcheck.engine.summary import summarise, worst
 from gradcheck.engine.tolerances import element_scale
 from gradcheck.engine.vjp_check import Noise, directional, elementwise, fast
 from gradcheck.errors import InvalidArgument, LayerError
-from gradcheck.results import GradientResult
+from gradcheck.results import GradientResult, Status
 from gradcheck.view import OpView, describe
 from gradcheck.view.base import present
 
@@ -80,7 +80,7 @@ def _grad_of(view: OpView, cache: _VjpCache, name: str) -> Callable[[np.ndarray]
         g = np.asarray(g)
         if g.shape != expected:
             hint = " (the transpose: a layout slip)" if g.shape == expected[::-1] else ""
-            raise LayerError(
+            raise _WrongShape(
                 f"{view.name}.backward: gradient of {name!r} has shape {g.shape}, expected {expected}{hint}"
             )
         return g
@@ -90,6 +90,10 @@ def _grad_of(view: OpView, cache: _VjpCache, name: str) -> Callable[[np.ndarray]
 
 class _NoGradient(Exception):
     pass
+
+
+class _WrongShape(Exception):
+    """A gradient of another shape than its argument: a wrong result (a failure), not a crash."""
 
 
 def _check_one(
@@ -204,7 +208,7 @@ def _fast_screen(
             scale=scale,
             y0=y0,
         )
-    except (_NoGradient, LayerError):
+    except (_NoGradient, _WrongShape, LayerError):
         return None
     if not comp.ok.all():
         return None
@@ -267,10 +271,18 @@ def check_view(
     for name in names:
         try:
             results.append(_check_one(view, point, cache, name, eval_dtype, opts))
+        except _WrongShape as exc:
+            results.append(GradientResult((view.name, name), "fail", mode="shape", message=str(exc), seed=seed))
         except _NoGradient:
             msg = f"{view.name} returned no gradient for {name!r} (backward returned None); nothing to compare"
             results.append(GradientResult((view.name, name), "skip", mode=NO_GRADIENT, message=msg, seed=seed))
         except LayerError as exc:
             msg = str(exc) if "called with" in str(exc) else f"{exc} (checking {name!r} at {describe(point)})"
-            results.append(GradientResult((view.name, name), "error", message=msg, seed=seed))
+            results.append(GradientResult((view.name, name), _layer_status(exc), message=msg, seed=seed))
     return results
+
+
+def _layer_status(exc: LayerError) -> Status:
+    """``fail`` when the harness found the layer's result unusable (a gradient of another shape: a wrong result),
+    ``error`` when the layer's own code raised (its fault names the exception type)."""
+    return "fail" if exc.fault is not None and not exc.fault.exc_type else "error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,7 +190,9 @@ def test_assert_gradients_hides_harness_frames():
     while tb is not None:
         frames.append(tb.tb_frame)
         tb = tb.tb_next
-    harness = [f for f in frames if "/gradcheck/" in f.f_code.co_filename.replace("\\", "/")]
+    # By location, not by name: the clone's own folder may be called "gradcheck" too.
+    package = Path(gradcheck.__file__).resolve().parent
+    harness = [f for f in frames if Path(f.f_code.co_filename).resolve().is_relative_to(package)]
     assert harness, "the raise should come from gradcheck"
     assert all(f.f_locals.get("__tracebackhide__") for f in harness), [f.f_code.co_name for f in harness]
 
@@ -283,13 +286,17 @@ def test_bad_layers_give_an_error_result_naming_layer_call_and_shapes(case):
     r = gradcheck.check(layer, X)
     assert not r.passed
     bad = r.failures[0]
-    assert bad.status == "error", bad
+    # A gradient of the wrong shape is a wrong gradient (fail); the others are errors of the layer.
+    assert bad.status == ("fail" if case == "wrong_shape" else "error"), bad
     for w in words:
         assert w in bad.message, (w, bad.message)
-    assert "Traceback" not in bad.message and "gradcheck/" not in bad.message
+    package = str(Path(gradcheck.__file__).resolve().parent)
+    assert "Traceback" not in bad.message and package not in bad.message  # no harness file (whatever the folder)
     with pytest.raises(GradientMismatch) as info:
         gradcheck.assert_gradients(layer, X)
-    assert "ERROR: " in str(info.value) and words[0] in str(info.value)
+    message = str(info.value)
+    assert ("Gradient mismatch: " if case == "wrong_shape" else "ERROR: ") in message and words[0] in message
+    assert "0 / 0" not in message and "analytic: -" not in message  # no template lines without numbers
 
 
 def test_non_finite_gradient_fails():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from gradcheck.auto.infer import NO_ORACLE, infer
@@ -129,10 +130,37 @@ def check_layer(
             if isinstance(prop, str):
                 results.append(PropertyResult(name, _title(name), "skip", reason=prop))
                 continue
-            results.append(run_property(prop, subject, seed=seed, profile=profile, max_examples=max_examples))
+            result = run_property(prop, subject, seed=seed, profile=profile, max_examples=max_examples)
+            if result.reproduce:
+                again = _reproduce(inferred.label, example_inputs, ctor, seed, profile, name, max_examples)
+                result = replace(result, reproduce=again)
+            results.append(result)
     notes = (*inferred.notes, *subject.notes)
     seconds = time.perf_counter() - start
     return KindReport(inferred.kind.name, inferred.label, seed, profile, tuple(results), seconds, notes, strict)
+
+
+def _literal(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return repr(tuple(shape)) if shape is not None else repr(value)
+
+
+def _reproduce(
+    label: str,
+    example: Mapping[str, Any],
+    ctor: Mapping[str, Any] | None,
+    seed: int,
+    profile: str,
+    prop: str,
+    max_examples: int | None,
+) -> str:
+    """The ``gradcheck check auto`` command that reruns one property (arrays in the example given by shape)."""
+    ex = ", ".join(f"{k}={_literal(v)}" for k, v in example.items())
+    cmd = f'gradcheck check auto {label} --example "{ex}"'
+    if ctor:
+        cmd += ' --ctor "' + ", ".join(f"{k}={v!r}" for k, v in ctor.items()) + '"'
+    cmd += f" --seed {seed} --profile {profile} --property {prop}"
+    return cmd + (f" --max-examples {max_examples}" if max_examples is not None else "")
 
 
 @contextlib.contextmanager

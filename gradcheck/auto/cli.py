@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import ast
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gradcheck.errors import GradcheckError, InvalidArgument
+from gradcheck.errors import InvalidArgument, InvalidTarget, LayerError
+from gradcheck.usage import ArgumentParser, parse_args, usage_error
 
 __all__ = ["main", "parse_assignments"]
 
-USAGE_ERROR = 2
+PROG = "gradcheck check auto"
 
 
 def parse_assignments(text: str, what: str) -> dict[str, Any]:
@@ -30,9 +30,7 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gradcheck check auto", description="Check a layer without a kind, from one example call."
-    )
+    p = ArgumentParser(prog=PROG, description="Check a layer without a kind, from one example call.")
     p.add_argument("target", help="path/to/file.py:ClassName or package.module:ClassName")
     p.add_argument("--example", action="append", required=True, help='inputs in call order: "x=(8,5)" (repeatable)')
     p.add_argument("--ctor", action="append", default=[], help='constructor arguments: "in_channels=2, kernel_size=3"')
@@ -48,12 +46,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """Run the auto check; exit 0 when it passed, 1 when a property failed, 2 for a usage error."""
-    args = _parser().parse_args(list(argv))
+    args = parse_args(_parser(), list(argv))
+    if isinstance(args, int):
+        return args
     try:
         return _run(args)
-    except GradcheckError as exc:
-        print(f"gradcheck: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+    except (InvalidArgument, InvalidTarget, LayerError) as exc:  # LayerError: it cannot run at the example
+        return usage_error(PROG, exc)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -33,10 +33,13 @@ class NoOracle(GradcheckError):
     """An auto kind has no reference: the property that asked for one cannot run (pass ``reference=``)."""
 
 
-NO_ORACLE = (
-    "needs a reference (oracle), and none was given: pass reference=FUNC to check_layer (or --reference "
-    "MODULE:FUNC), a torch function called with the inputs in order and the parameters as keywords; in a Kind "
-    "declaration fill `reference` (and `invariants` for the layer's identities)"
+#: The skip reason of a property that needs the oracle, and the note that says how to add one.
+NO_ORACLE = "needs a reference (oracle): pass --reference MODULE:FUNC or reference=FUNC (see the notes)"
+HOW_TO_ADD_ORACLE = (
+    "no reference: forward, autograd_agreement, invariants and device_parity are skipped. Add one with "
+    "--reference MODULE:FUNC (check_layer(reference=FUNC)): a torch function called with the inputs in order "
+    "(fixed arguments in place) and the parameters as keywords; or declare a Kind and fill `reference` (and "
+    "`invariants` for the layer's identities)"
 )
 
 
@@ -175,7 +178,6 @@ class _Draft:
     params: dict[str, Shape]
     reference: Callable[..., Any]
     has_oracle: bool
-    notes: list[str] = field(default_factory=list)
 
     def shapes_at(self, batch: int | None, batched: tuple[str, ...]) -> dict[str, Shape]:
         """Input shapes with the batch axis of the batched inputs set to ``batch`` (batched inputs first)."""
@@ -423,6 +425,8 @@ def infer(
     double = _double_backward(draft, values)
     if double:
         notes.append("backward builds a graph: double backward (and jvp, if defined) are checked")
+    if reference is None:
+        notes.append(HOW_TO_ADD_ORACLE)
     edges = _edges(draft, batched, sizes, b0, regimes)
     follows = bool(batched) and not semantics.startswith("loss")
     kind = draft.kind(

@@ -112,10 +112,12 @@ def _float32_arbiter(trial: Trial, failed: GradientResult) -> GradientResult:
     name = failed.location[-1]
     view64, values64 = trial.build("float64")
     again = check_view(view64, values64, wrt=(name,), seed=trial.case.seed % 2**31, batch=trial.case.batch)
-    parity = dtype_parity(trial)
-    bad = {r.location[-1] for r in parity.details if not r.passed}
-    if not again[0].passed or (parity.status in ("fail", "error") and name in bad):
+    if not again[0].passed:
         return failed
+    parity = dtype_parity(trial)
+    if parity.status == "error" or name in {r.location[-1] for r in parity.details if r.status != "pass"}:
+        # Without an oracle, float32 accuracy is unknown (see dtype_parity): the gradient is right in float64.
+        return replace(failed, status="warn", message=PRECISION)
     note = "float32 rounding at an ill-conditioned point: float64 passes and float32 agrees with it to float32 accuracy"
     return replace(failed, status="pass", message=note, diagnosis="")
 
@@ -161,8 +163,22 @@ def upstream_linearity(trial: Trial) -> Outcome:
     return Outcome.from_records(tuple(results))
 
 
+#: Why a float32 gradient beyond its bound is a warning without an oracle.
+PRECISION = (
+    "float32 loses accuracy here beyond what rounding the inputs explains; the float64 run is right. Without a "
+    "reference the harness cannot tell a float32 bug from the rounding every float32 implementation makes at this "
+    "point (a saturated gate whose 1 − σ rounds to 0): pass reference= to decide"
+)
+
+
 def dtype_parity(trial: Trial) -> Outcome:
-    """The float32 run agrees with the float64 run within float32 accuracy measured on the layer itself."""
+    """The float32 run agrees with the float64 run within float32 accuracy measured on the layer itself.
+
+    The output must agree (a fail otherwise). A gradient that does not is a warning: the tolerance sees the
+    rounding of the inputs and the layer's own measured noise, not an intermediate that float32 rounds away
+    (``1 − σ(v)`` at large ``v``), which only an oracle's own float32 run shows; the finite-difference properties
+    decide whether the gradients are right.
+    """
     v64, values64 = trial.build("float64")
     v32, values32 = trial.build("float32")
     out64 = v64.forward(values64)
@@ -188,7 +204,7 @@ def dtype_parity(trial: Trial) -> Outcome:
             # The layer's own float32 rounding noise, accepted only as far as its float64 run amplifies the same.
             own = vjp_noise(v32.vjp, values32, cot, "float32", seed)
             grads = [_parity(v32, k, g32[k], g64[k], spreads[k] + own.get(k, 0.0)) for k in names]
-        results += grads
+        results += [replace(g, status="warn", message=PRECISION) if g.status == "fail" else g for g in grads]
     return Outcome.from_records(tuple(results))
 
 

@@ -7,9 +7,12 @@ Every sentence here is a function of the records of one run; nothing is fixed te
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gradcheck.benchreport.report import Record, Results, TargetResult, fmt_bytes, fmt_time
+from gradcheck.benchreport.fmt import fmt_bytes, fmt_time
+
+if TYPE_CHECKING:  # the records are built by report.py, which renders these notes
+    from gradcheck.benchreport.report import Record, Results, TargetResult
 
 __all__ = ["render_notes"]
 
@@ -23,10 +26,17 @@ def _interval(res: TargetResult) -> str:
 def _units(res: TargetResult) -> str:
     if res.impl_units is None or res.ref_units is None or not res.unit_label:
         return ""
-    return (
+    text = (
         f" In units of {res.unit_label}, timed in the same rounds: the layer costs {res.impl_units:.1f}, "
         f"{res.target.ref} {res.ref_units:.1f}."
     )
+    floor = res.extra.get("unit_floor")
+    if isinstance(floor, int | float) and res.ref_units > 0:
+        text += (
+            f" Its algorithm needs at least {floor:g} units ({res.extra.get('unit_floor_why', '')}): "
+            f"{floor / res.ref_units:.2f}× the reference's whole forward + backward before any other work."
+        )
+    return text
 
 
 def _target_note(res: TargetResult) -> str | None:
@@ -93,7 +103,7 @@ def _load_line(results: Results) -> str:
         text += (
             ": other work shared the machine. The ratios are interleaved (the layer and its reference alternate "
             "within each round, timed in CPU time), so both sides of a round see the same load; the intervals "
-            "show how much it still moved them
+            "show how much it still moved them"
         )
     return text + "."
 

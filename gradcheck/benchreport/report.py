@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck.benchreport import machine
+from gradcheck.benchreport.fmt import fmt_bytes, fmt_time
+from gradcheck.benchreport.notes import render_notes
 from gradcheck.benchreport.stats import MIN_ROUNDS, RatioSummary, summarize_ratio, verdict
 from gradcheck.errors import InvalidArgument
 
@@ -197,16 +199,6 @@ def load_results(path: str | Path) -> Results:
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def fmt_time(seconds: float) -> str:
-    """Three significant digits in ns, µs, ms or s."""
-    if not math.isfinite(seconds):
-        return "—"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
 
 
 def fmt_cell(r: Record) -> str:
@@ -428,11 +420,6 @@ def evaluate_target(records: Sequence[Record], target: Target) -> TargetResult:
 def evaluate_targets(records: Sequence[Record], targets: Sequence[Target] = TARGETS) -> list[TargetResult]:
     """:func:`evaluate_target` for each of ``targets``, in order."""
     return [evaluate_target(records, t) for t in targets]
-
-
-def fmt_bytes(n: float) -> str:
-    """Bytes in MiB (or KiB below one MiB), three significant digits."""
-    return f"{n / 2**20:.3g} MiB" if n >= 2**20 else f"{n / 2**10:.3g} KiB"
 
 
 def _fmt_side(value: float | None, memory: bool) -> str:
@@ -662,8 +649,6 @@ def render_markdown(
             ([r.name, fmt_cell(r), str(r.rounds)] for r in others),
             ["l", "r", "r"],
         )
-    from gradcheck.benchreport.notes import render_notes  # notes.py builds on this module's records
-
     out += ["", "## Notes", "", *render_notes(results, target_results)]
     if extra_notes.strip():
         out += ["", extra_notes.strip()]

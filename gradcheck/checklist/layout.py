@@ -93,11 +93,11 @@ class Layout:
         sub-layer with a parameter whose orientation its shapes cannot show (a unit or square dimension) gets no
         line from this case; another case, with other sizes, says it.
         """
-        groups: dict[str, list[tuple[str, Placement]]] = {}
+        groups: dict[tuple[str, str], list[tuple[str, Placement]]] = {}
         for k, p in self.placements.items():
             groups.setdefault(_owner(p.name), []).append((k, p))
         lines = []
-        for owner, members in groups.items():
+        for (owner, _), members in groups.items():
             if not all(_determinate(p) for _, p in members):
                 continue
             facts = [p.fact(k) for k, p in members if p.fact(k)]
@@ -107,9 +107,11 @@ class Layout:
         return lines
 
 
-def _owner(name: str) -> str:
-    # The sub-layer holding a parameter ("layers.0" for "layers.0.W"); "" for the layer itself.
-    return name.rsplit(".", 1)[0] if "." in name else ""
+def _owner(name: str) -> tuple[str, str]:
+    # The sub-layer holding a parameter: its path ("layers.0" for "layers.0.W"; "" for the layer itself) and the
+    # number a flat dict puts in the name ("1" for W1 and b1).
+    path, _, own = name.rpartition(".")
+    return path, own[len(own.rstrip("0123456789")) :]
 
 
 def _determinate(p: Placement) -> bool:
@@ -119,8 +121,10 @@ def _determinate(p: Placement) -> bool:
 
 
 def _last(name: str) -> str:
-    # The parameter's own name, case-folded, leading underscores dropped: "_g" is "g", "Γ" is "γ".
-    return name.rsplit(".", 1)[-1].casefold().lstrip("_") or name
+    # The parameter's own name, case-folded, without leading underscores or a layer number: "_g" is "g", "Γ" is
+    # "γ", "W1" is "w".
+    own = name.rsplit(".", 1)[-1].casefold()
+    return own.lstrip("_").rstrip("0123456789").rstrip("_") or own
 
 
 def _fits(want: tuple[int, ...], have: tuple[int, ...]) -> list[bool]:

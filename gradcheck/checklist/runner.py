@@ -261,8 +261,7 @@ class _Search:
         """Record one case's outcome; raise :class:`_Stop` on a verdict that ends the search."""
         self.n += 1
         self.on_case()
-        if outcome.status in ("pass", "warn"):
-            self.margin = min(self.margin, outcome.margin)
+        self.margin = min(self.margin, outcome.margin)
         if outcome.status == "warn" and self.warned is None:
             self.warned = (outcome, case)
         if outcome.status in ("fail", "error"):
@@ -488,9 +487,9 @@ def check_kind(
     results: list[PropertyResult] = []
 
     def report(interrupted: bool = False) -> KindReport:
+        props = tuple(_strictly(p) if strict else p for p in results)
         notes = tuple(subject.notes)
-        seconds = _since(start)
-        return KindReport(k.name, subject.label, seed, profile, tuple(results), seconds, notes, strict, interrupted)
+        return KindReport(k.name, subject.label, seed, profile, props, _since(start), notes, strict, interrupted)
 
     try:
         with _single_thread():
@@ -506,6 +505,13 @@ def check_kind(
     except KeyboardInterrupt as exc:
         raise Interrupted(report(interrupted=True)) from exc
     return report()
+
+
+def _strictly(p: PropertyResult) -> PropertyResult:
+    # Under strict a warning fails the run, so the command that reproduces it must be strict too.
+    if p.status != "warn" or not p.reproduce:
+        return p
+    return replace(p, reproduce=f"{p.reproduce} --strict")
 
 
 class _Progress:

@@ -50,9 +50,16 @@ def sign_patterns(n: int, rng: np.random.Generator) -> list[np.ndarray]:
     return [r] + [r * (1 - 2 * ((index >> k) & 1)) for k in range(max(0, int(n - 1).bit_length()))]
 
 
+#: The fewest sign patterns of the ``pairs`` sampling: a small array has few pairs to split (one element has none),
+#: and the largest of a handful of samples of a rounding error is within a small factor of its bound only when
+#: there are several; random patterns fill up to this count.
+MIN_PATTERNS = 6
+
+
 def _patterns(n: int, rng: np.random.Generator, sampling: str, draws: int) -> list[np.ndarray]:
     if sampling == "pairs":
-        return sign_patterns(n, rng)
+        found = sign_patterns(n, rng)
+        return found + [1 - 2 * rng.integers(0, 2, n) for _ in range(MIN_PATTERNS - len(found))]
     return [1 - 2 * rng.integers(0, 2, n) for _ in range(draws)]
 
 
@@ -67,7 +74,8 @@ def perturbation_spread(
     draws: int = 3,
     keep_dtype: bool = False,
 ) -> Any:
-    """Largest elementwise change of ``fn`` when every value ``v`` moves by ``ε·scale(v)`` with random signs.
+    """Largest elementwise change of ``fn`` when every value ``v`` moves by up to ``ε·scale(v)`` (random signs,
+    magnitudes between half and all of it).
 
     Args:
         fn: function of the values returning an array or a dict of arrays (``None`` entries are kept).
@@ -77,7 +85,8 @@ def perturbation_spread(
         scales: per value, the magnitude a rounding unit is measured against (default ``|v|``; see
             :func:`gradcheck.engine.policy.computation_scale`).
         sampling: ``"pairs"``: the :func:`sign_patterns` over all elements of all values (every pair of elements
-            moved apart once: ⌈log₂ n⌉ + 1 evaluations); ``"random"``: ``draws`` independent random patterns.
+            moved apart once: ⌈log₂ n⌉ + 1 evaluations, at least :data:`MIN_PATTERNS`); ``"random"``: ``draws``
+            independent random patterns.
         draws: the number of random patterns.
         keep_dtype: cast the moved values back to their dtype (a float32 value then moves by about one ulp, and
             ``fn`` runs in the values' own precision); otherwise they are moved in float64.
@@ -87,6 +96,10 @@ def perturbation_spread(
     spread = _map(base, np.zeros_like)
     sizes = [int(np.size(v)) for v in values.values()]
     for signs in _patterns(sum(sizes), rng, sampling, draws):
+        # Magnitudes drawn in [1/2, 1]: moves of exactly equal size keep sums and means of equal values on the same
+        # rounding grid (two samples moved ±δ have the same sum; moved alike, the same differences), and the
+        # rounding the spread is meant to show is never re-drawn.
+        signs = signs * rng.uniform(0.5, 1.0, signs.shape)
         parts = np.split(signs, np.cumsum(sizes)[:-1])
         moved = {}
         for (k, v), p in zip(values.items(), parts, strict=True):
@@ -129,7 +142,15 @@ def jitter(
     }
     base = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
     y0 = np.asarray(fn(dict(base)), dtype=np.float64)
-    moves = [{k: (1 - 2 * rng.integers(0, 2, np.shape(v))) * steps[k] for k, v in base.items()} for _ in range(draws)]
+    # Random magnitudes in [1/2, 1] as well as signs: a second difference is even in the move, so signs alone
+    # would give an elementwise function the same sample in every draw.
+    moves = [
+        {
+            k: (1 - 2 * rng.integers(0, 2, np.shape(v))) * rng.uniform(0.5, 1.0, np.shape(v)) * steps[k]
+            for k, v in base.items()
+        }
+        for _ in range(draws)
+    ]
 
     def second(ratio: float) -> np.ndarray:
         out = np.zeros_like(y0)
@@ -143,22 +164,36 @@ def jitter(
     return np.where(fine * 8 >= coarse, fine, 0.0)
 
 
+#: Scalings of the cotangent in :func:`split_noise` (not powers of two, so every product rounds elsewhere; the
+#: inverse scaling back is one more rounding at ε of the result, below the noise it measures).
+SPLIT_SCALES = (3.0, 5.0, 7.0, 1 / 3, 1 / 5, 1 / 7)
+
+
 def split_noise(vjp: Callable[[np.ndarray], Mapping[str, Any]], cot: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """Rounding noise of a VJP, measured through its exact linearity in the cotangent.
 
-    ``vjp(c) − vjp(c ⊙ m) − vjp(c ⊙ (1 − m))`` is zero in exact arithmetic for any mask ``m``; in floating point
-    it is the rounding of the terms the VJP sums, whatever their cancellation leaves of the result (batch norm
-    at B = 2, softmax where ``1 − s`` absorbs a tiny ``s``). The masks are the patterns of :func:`sign_patterns`,
-    so every pair of output elements is split apart once. Returns the largest discrepancy per name.
+    ``vjp(c) − vjp(c ⊙ m) − vjp(c ⊙ (1 − m))`` and ``vjp(c) − vjp(k·c)/k`` are zero in exact arithmetic for any
+    mask ``m`` and scale ``k``; in floating point they are the rounding of the terms the VJP sums, whatever their
+    cancellation leaves of the result (batch norm at B = 2, softmax where ``1 − s`` absorbs a tiny ``s``). The masks
+    are the patterns of :func:`sign_patterns`, so every pair of output elements is split apart once; the scalings
+    (:data:`SPLIT_SCALES`) give samples however few elements there are (a batch of 2 has a single split). Returns
+    the largest discrepancy per name.
     """
     c = np.asarray(cot, dtype=np.float64)
     whole = vjp(c)
     noise = {k: np.zeros_like(v) for k, v in whole.items() if v is not None}
-    for signs in sign_patterns(c.size, np.random.default_rng(seed))[1:] or [np.ones(c.size)]:
+
+    def see(other: Mapping[str, Any]) -> None:
+        for k in noise:
+            noise[k] = np.maximum(noise[k], np.abs(whole[k] - other[k]))
+
+    for signs in sign_patterns(c.size, np.random.default_rng(seed))[1:]:
         m = (signs.reshape(c.shape) > 0).astype(np.float64)
         a, b = vjp(c * m), vjp(c * (1 - m))
-        for k in noise:
-            noise[k] = np.maximum(noise[k], np.abs(whole[k] - a[k] - b[k]))
+        see({k: a[k] + b[k] for k in noise})
+    for scale in SPLIT_SCALES:
+        scaled = vjp(c * scale)
+        see({k: scaled[k] / scale for k in noise})
     return noise
 
 

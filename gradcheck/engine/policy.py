@@ -71,8 +71,9 @@ SUM_SAFETY = 4.0
 #: the error by the ratio of two samples of a rounding error would flip the verdict.
 MARGIN_FLOOR = 4.0
 #: A stabilising epsilon ``c`` added to an input of the domain x > 0 (``log(p + c)``) explains a deviation from the
-#: reference only while it is invisible at typical inputs: ``c ≤ ε_float32 · median(x)``, i.e. the epsilon changes
-#: a typical element by less than one float32 rounding unit (1e-10 on probabilities ~0.1 does; 1e-3 does not).
+#: reference only while it is invisible at the largest inputs: ``c ≤ ε_float32 · max(x)``, i.e. the epsilon changes
+#: the largest elements by less than one float32 rounding unit, so the deviation is confined to inputs many orders
+#: of magnitude below them (1e-10 on probabilities up to ~1 is; 1e-3 is not: it changes every probability < 0.1).
 STABILISER_MAX_RELATIVE = float(np.finfo(np.float32).eps)
 
 

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 from hypothesis import strategies as st
 
+from gradcheck.results import Finding
+
 __all__ = ["REGIMES", "Case", "Edge", "Kind", "make_values"]
 
 Protocol = Literal["numpy", "numpy_loss", "function", "module"]
@@ -129,7 +131,7 @@ class Kind:
     kinks: str = "none: smooth everywhere"
     make_inputs: Callable[[Case, np.random.Generator], dict[str, np.ndarray]] | None = None
     param_values: Callable[[Mapping[str, Any], np.random.Generator], dict[str, np.ndarray]] | None = None
-    invariants: tuple[Callable[..., list[str]], ...] = ()
+    invariants: tuple[Callable[..., list[Finding]], ...] = ()  # each returns the findings of one identity
     call: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, ...]] | None = None
     double_backward: bool = False
     min_batch: int = 1

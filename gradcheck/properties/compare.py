@@ -21,13 +21,15 @@ from gradcheck.engine.policy import COMPARE_SAFETY, computation_scale
 from gradcheck.engine.summary import worst
 from gradcheck.results import GradientResult
 
-__all__ = ["compare", "computation_scales", "reference_spread", "tolerance"]
+__all__ = ["compare", "computation_scales", "constants_allowance", "reference_spread", "tolerance"]
 
 
-def computation_scales(values: Mapping[str, np.ndarray], positive: Iterable[str] = ()) -> dict[str, np.ndarray]:
+def computation_scales(
+    values: Mapping[str, np.ndarray], positive: Iterable[str] = (), constants: bool = False
+) -> dict[str, np.ndarray]:
     """:func:`~gradcheck.engine.policy.computation_scale` of every value (``positive`` names the x > 0 inputs)."""
     pos = set(positive)
-    return {k: computation_scale(v, k in pos) for k, v in values.items()}
+    return {k: computation_scale(v, k in pos, constants) for k, v in values.items()}
 
 
 def reference_spread(
@@ -37,16 +39,38 @@ def reference_spread(
     seed: int,
     positive: Iterable[str] = (),
     scales: Mapping[str, np.ndarray] | None = None,
+    constants: bool = False,
 ) -> Any:
     """How far ``fn`` (the reference) moves when its values move by ``ε`` of the computation's scale.
 
     Every pair of elements is moved apart once (the ``pairs`` sampling of
     :func:`gradcheck.engine.noise.perturbation_spread`), in float64. ``scales`` overrides the computation scales
-    of some values (a cotangent is scaled by its own magnitude: it is data, not a constant of the layer).
+    of some values (a cotangent is scaled by its own magnitude: it is data, not a constant of the layer);
+    ``constants`` measures at the scale that includes the constants of magnitude one (see
+    :func:`~gradcheck.engine.policy.computation_scale`).
     """
-    s = computation_scales(values, positive)
+    s = computation_scales(values, positive, constants)
     s.update(scales or {})
     return perturbation_spread(fn, values, eps, seed, scales=s)
+
+
+def constants_allowance(
+    reference: Callable[[dict[str, np.ndarray]], Any],
+    values: Mapping[str, np.ndarray],
+    eps: float,
+    seed: int,
+    positive: Iterable[str] = (),
+) -> Any:
+    """What a backward-stable layer may differ from the reference by through rounding at the scale of its
+    constants: the reference's spread when its values move by ε of ``max(|v_i|, rms(v), 1)``
+    (:func:`~gradcheck.engine.policy.computation_scale` with ``constants``). ``α(eˣ − 1)`` at x = 1e-4 keeps ε·α of
+    ``eˣ ≈ 1`` where ``expm1`` does not; moving x by ε·1 moves the reference by the same ε·α·eˣ.
+
+    It is consulted only where the comparison at the values' own scale fails or passes with less than
+    ``MARGIN_FLOOR`` to spare: at inputs of 1e-3 it is 1000 times the inputs' own scale. A low-precision
+    intermediate is not excused by it (a float32 exp in a float64 run errs by ε32, the allowance is ε64).
+    """
+    return reference_spread(reference, values, eps, seed, positive, constants=True)
 
 
 def tolerance(want: npt.ArrayLike, eps: float, spread: npt.ArrayLike) -> np.ndarray:
@@ -82,4 +106,7 @@ def compare(
         msg = f"shape {got.shape}, expected {want.shape}"
         return GradientResult(location, "fail", shape=got.shape, message=msg, **fields)
     tol = tolerance(want, eps, spread)
+    # A result in ``dtype`` is only resolved down to its smallest normal number (float32: 1.2e-38): below it the
+    # values underflow (a float64 gradient of 1e-250 is 0 in float32).
+    tol = tol + COMPARE_SAFETY * float(np.finfo(dtype).tiny if dtype in ("float16", "float32", "float64") else 0.0)
     return worst(location, got, want, tol, seed=seed, shape=tuple(want.shape), eval_dtype="float64", **fields)

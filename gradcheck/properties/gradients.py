@@ -9,10 +9,11 @@ import numpy as np
 
 from gradcheck.checklist.trial import Trial
 from gradcheck.engine.noise import COTANGENT, perturbation_spread, split_noise, vjp_noise
+from gradcheck.engine.policy import MARGIN_FLOOR
 from gradcheck.engine.tolerances import machine_eps
-from gradcheck.properties.compare import compare, reference_spread
+from gradcheck.properties.compare import compare, constants_allowance, reference_spread
 from gradcheck.properties.registry import Outcome, prop
-from gradcheck.properties.stabilised import forward_stabiliser, stabiliser_finding
+from gradcheck.properties.stabilised import forward_stabiliser, stabiliser_finding, vjp_stabiliser
 from gradcheck.results import Finding, GradientResult
 from gradcheck.verify import NO_GRADIENT, check_view
 from gradcheck.view.base import present
@@ -31,6 +32,12 @@ def _outcome(results: list[GradientResult], findings: list[Finding] | tuple[Find
     if out.status == "error" and any(r.status == "fail" for r in results):
         return replace(out, status="fail")
     return out
+
+
+def _near(r: GradientResult) -> bool:
+    """A comparison that failed, or passed with less than ``MARGIN_FLOOR`` to spare: the measured rounding of the
+    computation decides it (the first tolerance counts ε per term and cannot see cancellation between terms)."""
+    return r.status == "fail" or (r.status == "pass" and r.margin < MARGIN_FLOOR)
 
 
 def _returns_dx(trial: Trial) -> bool:
@@ -167,13 +174,13 @@ def autograd_agreement(trial: Trial) -> Outcome:
     # In float32, PyTorch's own float32 error is part of what float32 accuracy means.
     own = trial.reference_noise(values, cot)
     results = [_autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k]) for k in names]
-    if any(r.status == "fail" for r in results):
+    if any(_near(r) for r in results):
         # Another correct order of the same sums rounds differently: allow the oracle's own rounding of them.
         noise = _oracle_split_noise(trial, values, cot, machine_eps(trial.case.dtype))
         mine = layer_noise(view, values, cot, names, trial.case.dtype, trial.case.seed)
         results = [
             r
-            if r.status != "fail"
+            if not _near(r)
             else _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k] + mine[k])
             for k, r in zip(names, results, strict=True)
         ]
@@ -202,7 +209,7 @@ def _stabilised(
     """A warning instead of a failure when the forward shows a stabilising epsilon (consistent with the backward,
     see :func:`~gradcheck.properties.contract.explained_by_stabiliser`) and the gradients are the reference's at
     the shifted point."""
-    fit = forward_stabiliser(trial)
+    fit = forward_stabiliser(trial) or vjp_stabiliser(trial, values, cot, got, names)
     if fit is None:
         return _outcome(results)
     at = fit.shifted(values)
@@ -281,6 +288,7 @@ def upstream_linearity(trial: Trial) -> Outcome:
         for g in (g1, g2, g12)
     ]
     split = {k: [o.get(k, 0.0) for o in oracle] for k in oracle[0]}
+    refs = [trial.reference_vjp(v64, g) for g in (g1, g2, g12)]
     results = []
     for k in view.names:
         if k not in v12 or k not in v1 or k not in v2:
@@ -295,6 +303,12 @@ def upstream_linearity(trial: Trial) -> Outcome:
         noise = noise + abs(a) * ref_noise[0].get(k, 0) + abs(b) * ref_noise[1].get(k, 0) + ref_noise[2].get(k, 0)
         if k in split:  # the oracle's rounding of the same (cancelling) terms; the oracle itself is linear
             noise = noise + abs(a) * split[k][0] + abs(b) * split[k][1] + split[k][2]
+        # Where the gradient is exactly zero for every cotangent (layer norm of one feature), the layer's values are
+        # rounding residues of cancelling terms: linearity says nothing about them (autograd_agreement holds them
+        # to the oracle's zero), so they are allowed as they are.
+        zero = np.all([np.asarray(r.get(k, 1.0)) == 0 for r in refs], axis=0)
+        residue = abs(a) * np.abs(v1[k]) + abs(b) * np.abs(v2[k]) + np.abs(v12[k])
+        noise = noise + np.where(zero, residue, 0.0)
         where = (view.name, "linearity", k)
         r = compare(
             v12[k], want, eps=eps, spread=noise, location=where, dtype=trial.case.dtype, against="a·vjp(g1) + b·vjp(g2)"
@@ -325,18 +339,15 @@ def dtype_parity(trial: Trial) -> Outcome:
 
     spread = reference_spread(forward64, values64, eps32, trial.case.seed, trial.kind.positive)
     spread = spread + ref32_forward_error(trial, values64)
-    results.append(
-        compare(
-            v32.forward(values32),
-            out64,
-            eps=eps32,
-            spread=spread,
-            location=(v32.name, "float32 vs float64", "forward"),
-            dtype="float32",
-            compared="output",
-            against="float64 run",
-        )
-    )
+    out32 = v32.forward(values32)
+    where = (v32.name, "float32 vs float64", "forward")
+    kw: dict[str, Any] = {"eps": eps32, "location": where, "dtype": "float32", "compared": "output"}
+    r = compare(out32, out64, spread=spread, against="float64 run", **kw)
+    if r.margin < MARGIN_FLOOR and out32.shape == out64.shape:
+        # The float32 run's rounding at the scale of its constants (α(eˣ − 1) keeps ε32·α of eˣ ≈ 1).
+        extra = constants_allowance(forward64, values64, eps32, trial.case.seed, trial.kind.positive)
+        r = compare(out32, out64, spread=spread + extra, against="float64 run", **kw)
+    results.append(r)
     g32, g64 = present(v32.vjp(values32, cot.astype(np.float64))), present(v64.vjp(values64, cot.astype(np.float64)))
     # PyTorch's own float32-vs-float64 gap is float32 accuracy for this problem (ill-conditioned algorithms).
     ref32 = Trial(trial.subject, replace(trial.case, dtype="float32"))
@@ -359,7 +370,7 @@ def dtype_parity(trial: Trial) -> Outcome:
         )
         for k in names
     ]
-    if any(not r.passed for r in grads):
+    if any(_near(r) for r in grads):
         # Sums that cancel to far below their terms round at ε32 of the terms, as the oracle's own rounding shows.
         noise = _oracle_split_noise(
             Trial(trial.subject, replace(trial.case, dtype="float64")), values64, cot.astype(np.float64), eps32

@@ -9,7 +9,7 @@ layer's own forward); the properties then report a warning (:func:`stabiliser_fi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,15 +22,25 @@ from gradcheck.verify import check_view
 if TYPE_CHECKING:
     from gradcheck.checklist.trial import Trial
 
-__all__ = ["explained_by_stabiliser", "forward_record", "forward_stabiliser", "stabiliser_finding"]
+__all__ = [
+    "consistent",
+    "explained_by_stabiliser",
+    "forward_record",
+    "forward_stabiliser",
+    "stabiliser_finding",
+    "vjp_stabiliser",
+]
 
 
-def forward_record(trial: Trial, name: str, values: dict, got: np.ndarray, at: dict | None = None) -> GradientResult:
-    """``got`` against the oracle at ``at`` (default ``values``): the tolerance of :mod:`.compare`."""
+def forward_record(
+    trial: Trial, name: str, values: dict, got: np.ndarray, at: dict | None = None, allowance: Any = 0.0
+) -> GradientResult:
+    """``got`` against the oracle at ``at`` (default ``values``): the tolerance of :mod:`.compare`, widened by
+    ``allowance`` (see :func:`~gradcheck.properties.compare.constants_allowance`)."""
     at = values if at is None else at
     eps = machine_eps(trial.case.dtype)
     spread = reference_spread(trial.reference_forward, at, eps, trial.case.seed, trial.kind.positive)
-    spread = spread + trial.reference_noise(at)
+    spread = spread + trial.reference_noise(at) + allowance
     return compare(
         got,
         trial.reference_forward(at),
@@ -44,20 +54,49 @@ def forward_record(trial: Trial, name: str, values: dict, got: np.ndarray, at: d
     )
 
 
+def consistent(trial: Trial, fit: Stabiliser) -> bool:
+    """Whether the layer computes the reference at the shifted point throughout: its forward matches the reference
+    at ``x + c``, and its input gradients pass the finite differences of its own forward (the backward is that of
+    the function the forward computes, so the epsilon is in both, not in the backward only)."""
+    view, values = trial.build()
+    got = view.forward(values)
+    if forward_record(trial, view.name, values, got, fit.shifted(values)).status != "pass":
+        return False
+    checked = check_view(view, values, wrt=view.input_names, seed=trial.case.seed % 2**31, positive=trial.kind.positive)
+    return all(r.passed for r in checked)
+
+
 def explained_by_stabiliser(trial: Trial, values: dict, got: np.ndarray, record: GradientResult) -> Stabiliser | None:
-    """A stabilising epsilon on a positive input that explains the forward's deviation, when the backward is
-    consistent with the forward (its gradients pass the finite differences of the layer's own forward)."""
+    """A stabilising epsilon on a positive input that explains the forward's deviation, when the layer is
+    :func:`consistent` with it."""
     if record.status != "fail" or not trial.kind.positive or got.shape != record.shape:
         return None
     eps = machine_eps(trial.case.dtype)
     spread = reference_spread(trial.reference_forward, values, eps, trial.case.seed, trial.kind.positive)
     tol = tolerance(trial.reference_forward(values), eps, spread + trial.reference_noise(values))
     fit = fit_stabiliser(trial.reference_forward, values, got, tol, trial.kind.positive)
-    if fit is None or forward_record(trial, record.location[0], values, got, fit.shifted(values)).status != "pass":
+    return fit if fit is not None and consistent(trial, fit) else None
+
+
+def vjp_stabiliser(trial: Trial, values: dict, cot: np.ndarray, got: dict, names: list[str]) -> Stabiliser | None:
+    """A stabilising epsilon that explains the gradients' deviation from the reference's (``−y / (p + c)``), when
+    the layer is :func:`consistent` with it. Fitted on the gradients: in a mean loss the forward's deviation
+    (``c/p`` divided by the batch) can hide below the forward's tolerance while the gradient's cannot."""
+    if not trial.kind.positive:
         return None
-    view, point = trial.build()
-    checked = check_view(view, point, wrt=view.input_names, seed=trial.case.seed % 2**31, positive=trial.kind.positive)
-    return fit if all(r.passed for r in checked) else None
+    eps = machine_eps(trial.case.dtype)
+    c64 = np.asarray(cot, dtype=np.float64)
+
+    def flat(v: dict) -> np.ndarray:
+        ref = trial.reference_vjp(v, c64)
+        return np.concatenate([np.asarray(ref[k], dtype=np.float64).ravel() for k in names])
+
+    want = flat(values)
+    noise = trial.reference_noise(values, cot)
+    tol = tolerance(want, eps, np.concatenate([np.asarray(noise[k], dtype=np.float64).ravel() for k in names]))
+    mine = np.concatenate([np.asarray(got[k], dtype=np.float64).ravel() for k in names])
+    fit = fit_stabiliser(flat, values, mine, tol, trial.kind.positive)
+    return fit if fit is not None and consistent(trial, fit) else None
 
 
 def stabiliser_finding(fit: Stabiliser, check: str, location: tuple[str, ...]) -> Finding:

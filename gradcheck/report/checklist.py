@@ -13,6 +13,7 @@ from typing import Any
 
 from gradcheck.checklist.runner import KindReport, PropertyResult
 from gradcheck.report.text import render_fault, render_finding, render_result
+from gradcheck.results import LayerFault
 
 __all__ = [
     "MARKS",
@@ -39,20 +40,24 @@ def render_outcome(p: PropertyResult, kind: str = "", seen: dict[Any, str] | Non
     if o is None:
         return p.reason
     prefix = tuple(s for s in (kind, p.name) if s)
-    lines = []
-    if o.fault is not None:
-        first = seen.get(o.fault.key) if seen is not None else None
-        if first is not None and first != p.name:
-            lines.append(f"{o.fault.layer}.{o.fault.call} raised {o.fault.exc_type}: same error as in {first}")
-        else:
-            lines.append(render_fault(o.fault))
-            if seen is not None:
-                seen.setdefault(o.fault.key, p.name)
-    lines += [render_result(r, prefix) for r in o.problems]
+    seen = {} if seen is None else seen
+    faults: dict[Any, LayerFault] = {}  # one per key: the same exception met by several comparisons is one
+    for fault in [o.fault, *(r.fault for r in o.problems)]:
+        if fault is not None:
+            faults.setdefault(fault.key, fault)
+    lines = [_fault_once(f, p.name, seen) for f in faults.values()]
+    lines += [render_result(r, prefix) for r in o.problems if r.fault is None]
     lines += [render_finding(f) for f in o.findings]  # the block's header already names the property
     if not lines:  # no records: the transitional free text, else the reason
         lines.append(o.message or o.reason or p.reason)
     return "\n".join(line for line in lines if line)
+
+
+def _fault_once(fault: LayerFault, prop: str, seen: dict[Any, str]) -> str:
+    first = seen.setdefault(fault.key, prop)
+    if first != prop:
+        return f"{fault.layer}.{fault.call} raised {fault.exc_type}: same error as in {first}"
+    return render_fault(fault)
 
 
 def render_failure(p: PropertyResult, kind: str = "", seen: dict[Any, str] | None = None) -> str:

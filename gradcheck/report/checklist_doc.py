@@ -32,7 +32,8 @@ Each property, and the run as a whole (its most severe property), gets one of fi
   ("internal error").
 - **skip**: the property does not apply to the kind, or there was nothing to check.
 
-The run's header says how many properties were checked: `passed (14 checked: 13 passed, 1 warning; 2 skipped)`.
+The run's header says how many properties were checked:
+`passed with warnings (14 checked: 13 passed, 1 warning; 2 skipped)`.
 """
 
 

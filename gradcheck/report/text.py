@@ -83,6 +83,8 @@ def render_result(r: GradientResult, prefix: tuple[str, ...] = ()) -> str:
     if r.status in ("pass", "kink"):
         kinks = f", {r.n_kinks} at kinks (accepted between the one-sided slopes)" if r.n_kinks else ""
         return f"ok: {path} ({r.mode}, {r.n_checked} checked{kinks}, {r.n_evals} evaluations)"
+    if not r.n_checked:  # nothing was compared (a gradient of the wrong shape): the record's message says why
+        return f"{title(r)}: {_path(r, prefix)}: {r.message}" + (f"\n  diagnosis: {r.diagnosis}" if r.diagnosis else "")
     unit = "elements" if r.mode == "elementwise" else "directions" if r.mode == "directional" else "entries"
     numerics = r.dtype if r.eval_dtype in (r.dtype, "") else f"{r.dtype} (numerics in {r.eval_dtype})"
     lines = [

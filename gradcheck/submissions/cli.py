@@ -11,15 +11,16 @@ from typing import Any
 from gradcheck.submissions.batch import Row, check_submissions
 from gradcheck.submissions.discover import submissions_in
 from gradcheck.submissions.report import render
+from gradcheck.usage import ArgumentParser, parse_args, usage_error
 
 __all__ = ["main"]
 
-USAGE_ERROR = 2
+PROG = "gradcheck check"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gradcheck check",
+    p = ArgumentParser(
+        prog=PROG,
         description="Check every submission in DIR...: the course's classes, each in its own process.",
     )
     p.add_argument("dirs", nargs="+", type=Path, help="a submission directory, or a directory of them")
@@ -44,12 +45,13 @@ def _progress(total: int) -> Any:
 
 def main(argv: Sequence[str]) -> int:
     """Exit 0 when nothing failed, errored or timed out; 1 otherwise; 2 for a usage error."""
-    args = _parser().parse_args(list(argv))
+    args = parse_args(_parser(), list(argv))
+    if isinstance(args, int):
+        return args
     missing = [str(d) for d in args.dirs if not d.exists()]
     if missing or args.jobs < 1 or args.timeout <= 0:
         why = f"no such directory: {', '.join(missing)}" if missing else "--jobs and --timeout must be positive"
-        print(f"gradcheck: error: {why}", file=sys.stderr)
-        return USAGE_ERROR
+        return usage_error(PROG, why)
     subs = submissions_in(list(args.dirs))
     bar = _progress(sum(len(s.targets) for s in subs))
 

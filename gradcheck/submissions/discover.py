@@ -60,14 +60,39 @@ def course_kinds() -> dict[str, dict[str, str]]:
     return table
 
 
-def _protocol(node: ast.ClassDef) -> str:
-    """``function`` for an autograd.Function subclass, ``module`` for an nn.Module, else ``numpy`` (by the bases)."""
-    names = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
-    if "Function" in names or "InplaceFunction" in names:
-        return "function"
-    if "Module" in names or names & {"Sequential", "ModuleList"}:
-        return "module"
-    return "numpy"
+def _torch_names(tree: ast.Module) -> set[str]:
+    """Names bound by ``from torch... import X`` in the file (``Module``, ``Function``, ``nn``)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
+            names.update(a.asname or a.name for a in node.names)
+    return names
+
+
+def _protocols(tree: ast.Module) -> dict[str, str]:
+    """Each top-level class's protocol, by its bases: ``function`` (an autograd.Function), ``module`` (an
+    nn.Module), ``numpy``, or ``unknown`` (a base imported from elsewhere); a base defined in the same file passes
+    its protocol on."""
+    torch_names = _torch_names(tree)
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        protocol = "numpy"
+        for base in node.bases:
+            text = ast.unparse(base)
+            last = text.rsplit(".", 1)[-1]
+            torch_qualified = "." in text and (text.startswith(("torch.", "nn.", "autograd.")) or last in found)
+            if last in ("Function", "InplaceFunction") and (torch_qualified or last in torch_names):
+                protocol = "function"
+            elif last in ("Module", "Sequential", "ModuleList") and (torch_qualified or last in torch_names):
+                protocol = "module"
+            elif text in found:
+                protocol = found[text]
+            elif text not in ("object", "ABC", "Protocol"):
+                protocol = "unknown"  # a base from another module: decided by the course name's kind
+        found[node.name] = protocol
+    return found
 
 
 _PROTOCOL_WORDS = {"numpy": "a NumPy module", "function": "a torch.autograd.Function", "module": "a torch.nn.Module"}
@@ -98,12 +123,16 @@ def discover(root: Path, name: str | None = None) -> Submission:
             where = f"{path.name}:{exc.lineno}"
             targets.append(Target(name, path, "-", None, f"error: SyntaxError at {where}: {exc.msg}"))
             continue
+        protocols = _protocols(tree)
         for node in tree.body:
             if not isinstance(node, ast.ClassDef) or node.name not in course or node.name in seen:
                 continue
             seen.add(node.name)
-            protocol = _protocol(node)
-            kind = table.get(node.name, {}).get(protocol)
+            protocol = protocols[node.name]
+            kinds = table.get(node.name, {})
+            if protocol == "unknown":
+                protocol = next(iter(kinds)) if len(kinds) == 1 else "numpy"
+            kind = kinds.get(protocol)
             reason = "" if kind else f"not checked: no built-in kind for {node.name} as {_PROTOCOL_WORDS[protocol]}"
             targets.append(Target(name, path, node.name, kind, reason))
     return Submission(name, root, tuple(targets))

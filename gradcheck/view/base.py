@@ -133,7 +133,8 @@ def _same_shape(layer: str, name: str, grad: Any, value: Any) -> Any:
         return grad
     if _drop_units(got) == _drop_units(want):  # (1, n) for (n,): the same numbers, stored with a unit axis
         return grad.reshape(want)
-    message = f"returned a gradient for {name} of shape {got}; {name} has shape {want}"
+    hint = " (the transpose: a layout slip?)" if got == want[::-1] else ""
+    message = f"returned a gradient for {name} of shape {got}; {name} has shape {want}{hint}"
     raise LayerError(f"{layer}.backward {message}", LayerFault(layer, "backward", "", message))
 
 

@@ -118,7 +118,7 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
 
     def vjp(values: Values, cot: np.ndarray) -> Grads:
         out = forward(values)
-        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape)
+        dout = np.array(cot, dtype=out.dtype).reshape(out.shape)  # a copy: the caller's cotangent is reused
         return _collect(call_backward(dout, values["x"].copy()), cot)
 
     def restore() -> None:
@@ -151,26 +151,28 @@ def numpy_module_view(module: Any, inputs: tuple[Any, ...], name: str | None = N
         return call_layer(name, "backward", module.backward, dout, context=lambda: describe({"dout": dout}))
 
     def probe_purity(values: Values, cot: np.ndarray) -> list[str]:
+        # Snapshots before forward; each step is compared with the state before it, so that a change is
+        # attributed to the step that made it (forward, then backward).
         set_params(values)
-        keep = {k: np.array(owner.params[key], copy=True) for k, (owner, key) in table.items()}
         x = values["x"].copy()
         y = target.copy() if target is not None else None
+        held = {"x": x, "y": y, **{f"parameter {k!r}": owner.params[key] for k, (owner, key) in table.items()}}
+        before = _snapshot(held)
         out = call_layer(name, "forward", module.forward, *((x, y) if y is not None else (x,)))
         out = as_output(name, "forward", out)
-        found = _changed({"x": (x, values["x"]), "y": (y, target)}, "forward")
+        found = _changed(held, before, "forward")
         if np.shares_memory(out, x):
             found.append("forward returned (a view of) its input x instead of a new array")
-        dout = np.asarray(cot, dtype=out.dtype).reshape(out.shape).copy()
+        dout = np.array(cot, dtype=out.dtype).reshape(out.shape)
         dout_keep = dout.copy()
+        before = _snapshot(held)
         dx = call_backward(dout, x)
-        found += _changed({"x": (x, values["x"]), "y": (y, target)}, "backward")
+        found += _changed(held, before, "backward")
         if target is None and not np.array_equal(dout, dout_keep):
             found.append("backward modified the upstream gradient dout in place")
         if isinstance(dx, np.ndarray) and target is None and np.shares_memory(dx, dout):
             found.append("backward returned (a view of) the upstream gradient dout instead of a new array")
-        for k, (owner, key) in table.items():
-            if not np.array_equal(owner.params[key], keep[k]):
-                found.append(f"forward/backward modified parameter {k!r} in place")
+        for owner, key in table.values():
             g = getattr(owner, "grads", {}).get(key)
             if isinstance(g, np.ndarray) and np.shares_memory(g, owner.params[key]):
                 found.append(f"grads[{key!r}] is the parameter array itself")
@@ -220,9 +222,14 @@ def _scaled(dx: np.ndarray, cot: np.ndarray) -> np.ndarray:
     return dx * np.asarray(cot, dtype=dx.dtype)
 
 
-def _changed(pairs: dict, when: str) -> list[str]:
+def _snapshot(held: dict[str, Any]) -> dict[str, np.ndarray | None]:
+    return {k: None if v is None else np.array(v, copy=True) for k, v in held.items()}
+
+
+def _changed(held: dict[str, Any], before: dict[str, np.ndarray | None], when: str) -> list[str]:
+    # ``x``/``y`` are the arrays the layer was given; parameters are the layer's own arrays (in place or rebound).
     return [
-        f"{when} modified its input {k} in place"
-        for k, (seen, original) in pairs.items()
-        if seen is not None and not np.array_equal(seen, original)
+        f"{when} modified {'its input ' + k if k in ('x', 'y') else k} in place"
+        for k, v in held.items()
+        if v is not None and not np.array_equal(v, np.asarray(before[k]))
     ]

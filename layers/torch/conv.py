@@ -13,7 +13,9 @@ copies (one per kernel offset (p, q)), and the forward is one matrix product
     y_rows = cols (N·H_out·W_out, kh·kw·C) @ W_matᵀ (kh·kw·C, O) + b,   W_mat[o, (p, q, c)] = W[o, c, p, q].
 
 The copies are made a few samples at a time into one reused buffer (about ``_CHUNK_BYTES``), so the
-forward never holds the kh·kw-times-larger patch matrix of the whole batch. ``y`` is returned as (N, O, H_out,
+forward never holds the kh·kw-times-larger patch matrix of the whole batch. A kernel offset whose every window
+falls in the zero padding contributes nothing; its columns and weights are left out (a 3×3 kernel with
+padding 1 on a 1×1 image keeps one offset of nine). ``y`` is returned as (N, O, H_out,
 W_out) in the channels-last memory format it was computed in (``permute`` of the (N, H_out, W_out, O) rows).
 
 Backward. y is linear in each of W, b and xp; with dout = ∂L/∂y:
@@ -25,8 +27,9 @@ Backward. y is linear in each of W, b and xp; with dout = ∂L/∂y:
                      — the transposed convolution of dout with W (dout scattered by the stride, correlated
                        with W rotated by 180° and its in/out channels swapped), cropped by the padding.
 
-The two are computed by ``torch.nn.grad.conv2d_weight`` and ``torch.nn.grad.conv2d_input``, which evaluate
-exactly these sums; both are differentiable, so the Function supports double backward.
+The three are evaluated by one call of ``torch.ops.aten.convolution_backward`` (the primitive behind
+``torch.nn.grad.conv2d_input`` and ``conv2d_weight``), which computes exactly these sums for the parts asked
+for; it is differentiable, so the Function supports double backward.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from itertools import product
 from typing import Any
 
 import torch
-from torch.nn.grad import conv2d_input, conv2d_weight
 
 __all__ = ["Conv2dFunction"]
 
@@ -50,7 +52,7 @@ class Conv2dFunction(torch.autograd.Function):
     one matrix product per chunk of samples (no convolution primitive); the output is (N, O, H_out, W_out) in
     the channels-last memory format. Backward returns ``(dx, dweight, dbias, None, None)`` (``None`` for
     inputs that need no gradient): dx as the transposed convolution of dout with the weight, dweight as the
-    correlation of x with dout (``torch.nn.grad.conv2d_input`` / ``conv2d_weight``), dbias as the sum of dout.
+    correlation of x with dout and dbias as the sum of dout, in one ``aten.convolution_backward`` call.
 
     Raises:
         ValueError: ``x`` is not (N, C, H, W) with C equal to ``weight``'s in-channels, ``bias`` is not (O,),
@@ -84,10 +86,22 @@ class Conv2dFunction(torch.autograd.Function):
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
-        stride, padding = ctx.stride, ctx.padding
-        dx = conv2d_input(x.shape, weight, dout, stride, padding) if need_x else None
-        dweight = conv2d_weight(x, weight.shape, dout, stride, padding) if need_weight else None
-        dbias = dout.sum((0, 2, 3)) if need_bias else None
+        # One call evaluates the transposed convolution (dx), the correlation (dW) and Σ dout (db), each only
+        # when asked for; separate calls (torch.nn.grad.conv2d_input / conv2d_weight) would each re-lay-out
+        # dout and the operands, which costs more than the sums themselves for small images.
+        dx, dweight, dbias = torch.ops.aten.convolution_backward(
+            dout,
+            x,
+            weight,
+            [weight.shape[0]] if need_bias else None,
+            list(ctx.stride),
+            list(ctx.padding),
+            [1, 1],
+            False,
+            [0, 0],
+            1,
+            [bool(need_x), bool(need_weight), bool(need_bias)],
+        )
         return dx, dweight, dbias, None, None
 
 
@@ -99,28 +113,54 @@ def _im2col_matmul(
     padding: tuple[int, int],
     out_hw: tuple[int, int],
 ) -> torch.Tensor:
-    """The (N, H_out, W_out, O) rows ``cols @ W_matᵀ + b``, built a chunk of samples at a time."""
+    """The (N, H_out, W_out, O) rows ``cols @ W_matᵀ + b``, built a chunk of samples at a time.
+
+    Kernel offsets that see only padding in every window (a 3×3 kernel with padding 1 on a 1×1 image has one
+    live offset out of nine) contribute zero, so their columns and weights are left out of the product.
+    """
     n, c, h, w = x.shape
-    n_out, _, kh, kw = weight.shape
+    n_out = weight.shape[0]
     (sh, sw), (ph, pw), (ho, wo) = stride, padding, out_hw
+    rows_p = _live_offsets(weight.shape[2], ph, h, sh, ho)
+    cols_q = _live_offsets(weight.shape[3], pw, w, sw, wo)
+    kh, kw = len(rows_p), len(cols_q)
     xp = x.new_zeros(n, h + 2 * ph, w + 2 * pw, c)  # channels last: each patch row is kh·kw runs of C values
     xp[:, ph : ph + h, pw : pw + w] = x.permute(0, 2, 3, 1)
-    w_mat_t = weight.permute(2, 3, 1, 0).reshape(kh * kw * c, n_out)
     y = x.new_empty(n, ho, wo, n_out)
+    if not rows_p or not cols_q:  # every window lies in the padding
+        return y.copy_((bias if bias is not None else y.new_zeros(n_out)).expand_as(y))
+    w_live = weight[:, :, _as_index(rows_p)][:, :, :, _as_index(cols_q)]
+    w_mat_t = w_live.permute(2, 3, 1, 0).reshape(kh * kw * c, n_out)
     per_sample = ho * wo * kh * kw * c * x.element_size()
     chunk = max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
     cols = x.new_empty(chunk, ho, wo, kh, kw, c)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         part = cols[: stop - start]
-        for p, q in product(range(kh), range(kw)):
-            part[:, :, :, p, q] = xp[start:stop, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
+        for (i, p), (j, q) in product(enumerate(rows_p), enumerate(cols_q)):
+            part[:, :, :, i, j] = xp[start:stop, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw]
         rows, out = part.view(-1, kh * kw * c), y[start:stop].view(-1, n_out)
         if bias is None:
             torch.mm(rows, w_mat_t, out=out)
         else:
             torch.addmm(bias, rows, w_mat_t, out=out)
     return y
+
+
+def _live_offsets(k: int, pad: int, size: int, stride: int, n_out: int) -> list[int]:
+    """The kernel offsets p < k for which some window's position s·i + p (i < n_out) is inside the input.
+
+    The input occupies the padded positions [pad, pad + size); with a stride the live offsets need not be
+    contiguous, so they are listed (k·n_out comparisons, on the host).
+    """
+    return [p for p in range(k) if any(pad <= stride * i + p < pad + size for i in range(n_out))]
+
+
+def _as_index(offsets: list[int]) -> slice | list[int]:
+    """A run of consecutive offsets as a slice (a view, no copy of the weight); otherwise the list."""
+    if offsets == list(range(offsets[0], offsets[-1] + 1)):
+        return slice(offsets[0], offsets[-1] + 1)
+    return offsets
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:

@@ -53,14 +53,14 @@ class SwishFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, beta: float) -> torch.Tensor:
-        s = torch.sigmoid(beta * x)
-        ctx.save_for_backward(x, s)
+        ctx.save_for_backward(x)
         ctx.beta = beta
-        return x * s
+        return x * torch.sigmoid(beta * x)
 
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor, None]:
-        x, s = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(ctx.beta * x)  # recomputed from x, so that the backward is differentiable too
         return dout * (s + ctx.beta * x * s * (1 - s)), None
 
 
@@ -69,7 +69,8 @@ class SwishFunctionWrong(SwishFunction):
 
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor, None]:
-        x, s = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(ctx.beta * x)
         return dout * (s + x * s * (1 - s)), None
 
 
@@ -77,7 +78,8 @@ class SwishFunctionWrong(SwishFunction):
 
 
 class AttentionFunction(torch.autograd.Function):
-    """O = P V, P = softmax(Q Kᵀ / √d) over keys.
+    """O = P V, P = softmax(Q Kᵀ / √d) over keys (P is saved from forward: right first derivatives, while its
+    double backward misses P's dependence on Q and K, which the auto check reports as a warning).
 
     dV = Pᵀ dO; dP = dO Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dQ = dS K / √d; dK = dSᵀ Q / √d.
     """

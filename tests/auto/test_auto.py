@@ -65,6 +65,8 @@ def test_correct_layer_never_fails(name: str):
     assert statuses["input_gradient"] == "pass"
     assert statuses["upstream_linearity"] == "pass" and statuses["determinism"] == "pass"
     assert statuses["dtype_parity"] == "pass" and statuses["state"] == "pass"
+    # Swish recomputes σ(βx) in backward: a true double backward; attention saves P from forward: a warning.
+    assert statuses["double_backward"] == {"swish": "pass", "attention": "warn"}.get(name, "skip")
     assert TIMES[good.__name__] <= 10 * 3, "a small layer's auto check should take ≤ 10 s (3× slack: shared CI)"
 
 
@@ -81,7 +83,9 @@ def test_oracle_properties_say_how_to_add_one():
     report = _check(L.GELUModule, {"x": (4, 5)}, None)
     skipped = {p.name: p.reason for p in report.properties if p.status == "skip"}
     for name in ("forward", "autograd_agreement", "invariants"):
-        assert "reference" in skipped[name] and "--reference MODULE:FUNC" in skipped[name]
+        assert "--reference MODULE:FUNC" in skipped[name]
+    how = next(n for n in report.notes if n.startswith("no reference"))
+    assert "`reference`" in how and "`invariants`" in how and "keywords" in how
 
 
 def test_with_a_reference_the_oracle_properties_run():
@@ -178,3 +182,16 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
 
 #: The pytest route: one test per property of the auto checklist (skips carry the reason).
 test_gelu_from_example = gradcheck.testing.checklist_from_example(L.GELUModule, {"x": (4, 5)})
+
+
+def test_reproduce_command_reruns_the_failure(capsys: pytest.CaptureFixture[str]):
+    import shlex
+
+    label = f"{Path(L.__file__)}:Conv1dModuleWrong"
+    report = _check(L.Conv1dModuleWrong, {"x": (3, 2, 7)}, CONV, label=label)
+    (p,) = [p for p in report.properties if p.name == "param_gradients"]
+    assert p.status == "fail" and p.reproduce
+    argv = shlex.split(p.reproduce)
+    assert argv[:3] == ["gradcheck", "check", "auto"] and "--ctor" in argv
+    assert main(argv[1:]) == 1
+    assert "param_gradients" in capsys.readouterr().out

@@ -119,6 +119,7 @@ def ratio(
     unit_times: list[float] | None = None,
     reason: str | None = None,
     kind: str = "ratio",
+    **more: Any,
 ) -> dict[str, Any]:
     """One interleaved target as ``benchmarks/bench_ratios.py`` writes it (``kind="memory"``: peaks in bytes)."""
     name = f"test_ratio[{target}]"
@@ -131,6 +132,7 @@ def ratio(
         extra.update(impl_times=impl_times, ref_times=ref_times, calls_per_round=1, timer="time.process_time")
         if unit_times is not None:
             extra.update(unit_times=unit_times, unit_label="one pass over the batch")
+    extra.update(more)
     return {
         "group": "targets",
         "name": name,

@@ -132,6 +132,16 @@ def test_notes_are_written_from_the_data(synth, write_json):
     assert "numpy_batchnorm 1.20×" in notes and "**NumPy BatchNorm" not in notes  # met: no paragraph on it
 
 
+def test_notes_give_the_floor_of_the_algorithm_in_measured_units(synth, write_json):
+    impl, ref = _rounds([1.8] * 15)
+    gemm = [t / 2.4 for t in ref]  # the reference costs 2.4 products, the layer 4.32
+    conv = synth.ratio("numpy_conv2d", impl, ref, unit_times=gemm, unit_floor=3, unit_floor_why="three products")
+    md = render_markdown(load_results(write_json(synth.document([conv]))))
+    notes = md[md.index("## Notes") :]
+    assert "the layer costs 4.3, F.conv2d 2.4" in notes
+    assert "at least 3 units (three products): 1.25× the reference's whole forward + backward" in notes
+
+
 def test_cost_of_checking_table_shows_time_evaluations_and_ratio(synth, write_json):
     size = {"B": 16, "D": 32}
     benches = [

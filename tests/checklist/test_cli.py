@@ -71,3 +71,36 @@ def test_python_m_gradcheck_list() -> None:
     assert done.returncode == 0, done.stderr
     for name in ("relu", "batchnorm_function", "conv2d", "mlp", "input_gradient", "purity", "state"):
         assert name in done.stdout
+
+
+@pytest.mark.parametrize(("statement", "code"), [("sys.exit(0)", 1), ("raise KeyboardInterrupt", 130)])
+def test_the_process_exit_status_is_the_harness_verdict_not_the_layers(
+    tmp_path: Path, statement: str, code: int
+) -> None:
+    # A real process: exit(0) in the layer must not end the run green; Ctrl-C ends it with 130 and a report.
+    path = tmp_path / "student.py"
+    path.write_text(
+        "import sys\nimport numpy as np\n\n\nclass ReLUModule:\n    def forward(self, x):\n        self.x = x\n"
+        "        return np.maximum(x, 0)\n\n    def backward(self, dout):\n"
+        f"        {statement}\n"
+    )
+    argv = ["check", "relu", f"{path}:ReLUModule", "--max-examples", "2", "--property", "forward"]
+    argv += ["--property", "input_gradient"]
+    done = subprocess.run([sys.executable, "-m", "gradcheck", *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == code, done.stderr
+    assert "forward" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_hard_exit_in_the_layer_is_its_error_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    path = tmp_path / "student.py"
+    path.write_text(
+        "import os\nimport numpy as np\n\n\nclass ReLUModule:\n    def forward(self, x):\n        os._exit(0)\n\n"
+        "    def backward(self, dout):\n        return dout\n"
+    )
+    hard_exit = os._exit
+    assert main(["check", "relu", f"{path}:ReLUModule", "--max-examples", "2", "--property", "forward"]) == 1
+    assert os._exit is hard_exit  # put back after the run
+    out = capsys.readouterr().out
+    assert "raised SystemExit" in out and "os._exit(0)" in out

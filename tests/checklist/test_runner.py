@@ -136,6 +136,7 @@ def test_a_warning_leaves_the_run_passing_unless_strict(monkeypatch: pytest.Monk
     assert lenient.verdict == "warn" and lenient.passed and not lenient.strict
     strict = check_kind("linear", LinearModule, properties=["always_warns"], max_examples=2, strict=True)
     assert strict.verdict == "warn" and not strict.passed and strict.to_dict()["strict"] is True
+    assert strict.properties[0].reproduce is not None and strict.properties[0].reproduce.endswith(" --strict")
     text = render_text([lenient])
     assert "passed with warnings (2 checked: 1 passed, 1 warning)" in text.splitlines()[0]
     assert "  ⚠ always_warns" in text and "\nwarnings:\n--- always_warns: WARNING" in text

@@ -2,8 +2,10 @@
 
 Each family module (``activations``, ``linear``, ``loss``, ``norm``, ``conv``, ``mlp``, ``functions``) lists its
 variants in ``VARIANTS``: a :class:`Variant` names the kind, the class, whether it is correct, and for a wrong
-one the properties expected to catch it (at least one of them must fail) with the mistake in one line.
-Every wrong variant is the reference layer with one realistic mistake, as students write them.
+one the properties expected to catch it (at least one of them must *fail* on the layer's values; a crash counts
+only for a variant whose bug is a crash, marked ``crash=True``) with the mistake in one line. A correct variant
+may warn but never fail; ``warns`` names the properties it must warn in (a NumPy dtype promotion, a stabilising
+epsilon). Every wrong variant is the reference layer with one realistic mistake, as students write them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Variant:
     cls: Any
     catches: tuple[str, ...]
     why: str
+    warns: tuple[str, ...] = ()  # correct variants: properties that must warn
+    crash: bool = False  # wrong variants: the bug is a crash, so an error of a catching property counts
 
     @property
     def correct(self) -> bool:
@@ -36,15 +40,15 @@ class Variant:
         return f"{self.kind}-{self.cls.__name__}"
 
 
-def wrong(kind: str, cls: Any, *catches: str, why: str) -> Variant:
-    """A wrong variant of ``kind``; one of ``catches`` (property names) must fail on it."""
+def wrong(kind: str, cls: Any, *catches: str, why: str, crash: bool = False) -> Variant:
+    """A wrong variant of ``kind``; one of ``catches`` (property names) must fail on it (or, with ``crash``, error)."""
     assert catches, "a wrong variant names the properties that catch it"
-    return Variant(kind, cls, tuple(catches), why)
+    return Variant(kind, cls, tuple(catches), why, crash=crash)
 
 
-def correct(kind: str, cls: Any, why: str) -> Variant:
-    """An unusual but correct variant of ``kind``: the whole checklist must pass."""
-    return Variant(kind, cls, (), why)
+def correct(kind: str, cls: Any, why: str, warns: tuple[str, ...] = ()) -> Variant:
+    """An unusual but correct variant of ``kind``: no property may fail; those in ``warns`` must warn."""
+    return Variant(kind, cls, (), why, warns=warns)
 
 
 def all_variants() -> list[Variant]:

@@ -37,7 +37,7 @@ class ReLUStaleCache(ReLUModule):
 
 
 class ReLUUpcasts(ReLUModule):
-    """Computes (and returns) float64 whatever the input dtype."""
+    """Correct, with a warning: computes (and returns) float64 whatever the input dtype (no precision lost)."""
 
     def forward(self, x):
         self._cache = (np.asarray(x, dtype=np.float64),)
@@ -54,6 +54,14 @@ class ReLUGradientOfOne(ReLUModule):
     def backward(self, dout):
         self._saved()
         return np.array(dout, copy=True)
+
+
+class ReLUReturnsNone(ReLUModule):
+    """Backward computes nothing and returns None ("the gradient is stored elsewhere")."""
+
+    def backward(self, dout):
+        self._saved()
+        return None
 
 
 class ReLUSubgradientOneAtZero(ReLUModule):
@@ -123,6 +131,23 @@ class LeakyReLUSlopeFromRatio(LeakyReLUModule):
         return dout * (pos + (1 - pos) * dout.dtype.type(self.neg_slope))
 
 
+class LeakyReLUWhereFloat(LeakyReLUModule):
+    """Correct, with a warning: ``dout * np.where(x > 0, 1.0, a)`` — the Python floats make a float64 mask, so the
+    gradient of a float32 input is float64 (NumPy promotion, no precision lost)."""
+
+    def backward(self, dout):
+        (x,) = self._saved()
+        return dout * np.where(x > 0, 1.0, self.neg_slope)
+
+
+class LeakyReLUEpsSlope(LeakyReLUModule):
+    """Backward uses slope 1e-2 + a where a is due ("to avoid a zero gradient")."""
+
+    def backward(self, dout):
+        (x,) = self._saved()
+        return np.where(x > 0, dout, (self.neg_slope + 1e-2) * dout).astype(dout.dtype)
+
+
 # --- ELU -------------------------------------------------------------------------------------------------
 
 
@@ -160,6 +185,19 @@ class ELUFloat32Exp(ELUModule):
         (x,) = self._saved()
         e = np.exp(np.minimum(x, 0).astype(np.float32)).astype(x.dtype)
         return np.where(x > 0, dout, self.alpha * e * dout)
+
+
+class ELUExpMinusOne(ELUModule):
+    """Correct: ``α(eˣ − 1)`` instead of ``expm1`` (off by ~ε·α·1 near 0, where ``eˣ ≈ 1`` is rounded)."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self._cache = (x,)
+        return np.where(x > 0, x, self.alpha * (np.exp(np.minimum(x, 0)) - 1))
+
+    def backward(self, dout):
+        (x,) = self._saved()
+        return np.where(x > 0, dout, self.alpha * np.exp(np.minimum(x, 0)) * dout)
 
 
 class ELUDerivativeFromOutput(ELUModule):
@@ -251,6 +289,29 @@ class SoftMaxLogSumExp(SoftMaxModule):
         return s.copy()
 
 
+class SoftMaxLogSumExpUnshifted(SoftMaxModule):
+    """Correct: ``s = exp(x − lse(x))`` with ``lse = m + log Σ exp(x − m)``: rows sum to 1 within ε·|max logit|
+    (``x − lse`` rounds at the logits' scale), not ε·C."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        m = np.max(x, axis=1, keepdims=True)
+        lse = m + np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+        s = np.exp(x - lse)
+        self._cache = (s,)
+        return s.copy()
+
+
+class SoftMaxEyeJacobian(SoftMaxModule):
+    """Correct, with a warning: the Jacobian built with ``np.eye(C)`` (float64), so a float32 input gets a float64
+    gradient (NumPy promotion, no precision lost)."""
+
+    def backward(self, dout):
+        (s,) = self._saved()
+        jac = s[:, :, None] * np.eye(s.shape[1]) - s[:, :, None] * s[:, None, :]
+        return np.einsum("bij,bj->bi", jac, dout)
+
+
 class SoftMaxFullJacobian(SoftMaxModule):
     """Correct: backward builds the per-sample Jacobian ``diag(s) − s sᵀ`` and multiplies it."""
 
@@ -263,8 +324,9 @@ class SoftMaxFullJacobian(SoftMaxModule):
 VARIANTS = [
     wrong("relu", ReLUZeroesDoutInPlace, "purity", why="dout[x <= 0] = 0 changes the caller's upstream gradient"),
     wrong("relu", ReLUStaleCache, "state", why="x cached on the first forward only"),
-    wrong("relu", ReLUUpcasts, "interface", "dtype_parity", why="float32 input gives float64 output"),
+    correct("relu", ReLUUpcasts, "float64 output for float32 input: NumPy promotion", warns=("interface",)),
     wrong("relu", ReLUGradientOfOne, "input_gradient", "autograd_agreement", why="the mask is forgotten"),
+    wrong("relu", ReLUReturnsNone, "input_gradient", why="backward returns None: no gradient to check is no pass"),
     correct("relu", ReLUSubgradientOneAtZero, "slope 1 at x = 0 is a valid subgradient"),
     correct("relu", ReLUMaskFromOutput, "out > 0 is the same set as x > 0"),
     wrong("leaky_relu", LeakyReLUFixedSlope, "forward", why="neg_slope ignored, 0.01 hard-coded"),
@@ -277,6 +339,14 @@ VARIANTS = [
     ),
     wrong("leaky_relu", LeakyReLUMaximumTrick, "forward", why="max(x, a·x) is LeakyReLU only for a ≤ 1"),
     correct("leaky_relu", LeakyReLUSlopeFromRatio, "branch-free select of the slope"),
+    correct("leaky_relu", LeakyReLUWhereFloat, "dout * np.where(x > 0, 1.0, a): float64 mask", warns=("interface",)),
+    wrong(
+        "leaky_relu",
+        LeakyReLUEpsSlope,
+        "input_gradient",
+        "autograd_agreement",
+        why="slope a + 1e-2 in backward only",
+    ),
     wrong(
         "elu",
         ELUAlphaDerivative,
@@ -287,6 +357,7 @@ VARIANTS = [
     wrong("elu", ELUIgnoresAlpha, "forward", why="alpha ignored (α = 1)"),
     wrong("elu", ELUFloat32Exp, "forward", "autograd_agreement", why="exp computed in float32 in a float64 run"),
     correct("elu", ELUDerivativeFromOutput, "α·eˣ = out + α on the negative branch"),
+    correct("elu", ELUExpMinusOne, "α(eˣ − 1) instead of expm1"),
     correct("elu", ELUFloat64Inside, "float64 inside, cast back to the input dtype"),
     wrong("softmax", SoftMaxNoMaxSubtraction, "finite", "forward", why="no max-subtraction: exp overflows"),
     wrong(
@@ -300,4 +371,6 @@ VARIANTS = [
     wrong("softmax", SoftMaxFloat16Exp, "forward", "dtype_parity", why="exp in float16"),
     correct("softmax", SoftMaxLogSumExp, "exp(x − logsumexp x)"),
     correct("softmax", SoftMaxFullJacobian, "explicit Jacobian diag(s) − s sᵀ"),
+    correct("softmax", SoftMaxLogSumExpUnshifted, "exp(x − lse(x)) with lse = m + log Σ exp(x − m)"),
+    correct("softmax", SoftMaxEyeJacobian, "Jacobian from np.eye(C): float64 gradient", warns=("interface",)),
 ]

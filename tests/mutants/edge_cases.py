@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import itertools
 import sys
+from itertools import product
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from layers.numpy import (
-    BatchNormModule,
     Conv2dModule,
     CrossEntropyModule,
     LinearModule,
@@ -20,8 +20,6 @@ from layers.numpy import (
     ReLUModule,
     SoftMaxModule,
 )
-from layers.numpy.conv import _as_matrix
-from layers.torch import CustomLayerNormManualFunction
 
 try:
     from mutants import correct, wrong
@@ -32,52 +30,82 @@ except ModuleNotFoundError:  # loaded as a file: gradcheck check KIND tests/muta
 # --- max pooling: overlapping windows ---------------------------------------------------------------------
 
 
-class MaxPoolAssignsOverlaps(MaxPool2dModule):
+class _LoopPool(MaxPool2dModule):
+    """Max pooling by loops over windows (padding as −∞), first maximum of each window; backward scatters dout."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+        ho, wo = (xp.shape[2] - k) // s + 1, (xp.shape[3] - k) // s + 1
+        out = np.empty((*x.shape[:2], ho, wo), dtype=x.dtype)
+        rows, cols = np.empty(out.shape, dtype=int), np.empty(out.shape, dtype=int)
+        for i, j in product(range(ho), range(wo)):
+            window = xp[:, :, i * s : i * s + k, j * s : j * s + k].reshape(*x.shape[:2], -1)
+            arg = window.argmax(axis=2)
+            out[:, :, i, j] = window.max(axis=2)
+            rows[:, :, i, j], cols[:, :, i, j] = i * s + arg // k - p, j * s + arg % k - p
+        self.cache = (x.shape, x.dtype, rows, cols)
+        return out
+
+    def backward(self, dout):
+        shape, dtype, rows, cols = self.cache
+        n, c = np.indices(rows.shape)[:2]
+        dx = np.zeros(shape, dtype=dtype)
+        self.scatter(dx, (n.ravel(), c.ravel(), rows.ravel(), cols.ravel()), np.asarray(dout, dtype=dtype).ravel())
+        return dx
+
+
+class MaxPoolAssignsOverlaps(_LoopPool):
     """``dx[idx] = dout``: where two overlapping windows share a maximum, only one of their gradients lands."""
 
-    def backward(self, dout):
-        argmax, x_shape, dtype = self._saved()
-        dout = np.asarray(dout, dtype=dtype)
-        dx = np.zeros(int(np.prod(x_shape)), dtype=dtype)
-        dx[self._flat_argmax(argmax, x_shape).ravel()] = dout.ravel()
-        return dx.reshape(x_shape)
+    def scatter(self, dx, idx, dout):
+        dx[idx] = dout
 
 
-class MaxPoolAccumulatesOverlaps(MaxPool2dModule):
+class MaxPoolAccumulatesOverlaps(_LoopPool):
     """Correct twin: ``np.add.at(dx, idx, dout)`` accumulates the windows that share a maximum."""
 
-    def backward(self, dout):
-        argmax, x_shape, dtype = self._saved()
-        dout = np.asarray(dout, dtype=dtype)
-        dx = np.zeros(int(np.prod(x_shape)), dtype=dtype)
-        np.add.at(dx, self._flat_argmax(argmax, x_shape).ravel(), dout.ravel())
-        return dx.reshape(x_shape)
+    def scatter(self, dx, idx, dout):
+        np.add.at(dx, idx, dout)
 
 
 # --- convolution: a backward in chunks of samples ----------------------------------------------------------
 
 
 class _ChunkedConv(Conv2dModule):
-    """The reference backward run over chunks of 8 samples (to bound memory); subclasses say how dW adds up."""
+    """Cross-correlation by loops over output positions; backward over chunks of 8 samples (to bound memory),
+    subclasses say how the chunks' dW add up."""
 
     chunk = 8
 
-    def backward(self, dout):
-        cols, weight, x_shape, out_hw = self._saved()
-        n, k = x_shape[0], self.kernel_size
-        dout3 = np.asarray(dout, dtype=cols.dtype).reshape(n, self.out_channels, -1)
-        dweight = np.zeros((self.out_channels, k * k * self.in_channels), dtype=cols.dtype)
-        dx = np.empty(x_shape, dtype=cols.dtype)
-        for start in range(0, n, self.chunk):
-            part = slice(start, start + self.chunk)
-            dweight = self.add(dweight, np.matmul(dout3[part], cols[part].transpose(0, 2, 1)).sum(axis=0))
-            dx[part] = self._dx(dout3[part], weight, (len(dx[part]), *x_shape[1:]), out_hw)
-        dweight = dweight.reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2)
-        self._set_grads(weight=np.ascontiguousarray(dweight), bias=dout3.sum(axis=(0, 2)))
-        return dx
+    def forward(self, x):
+        x = np.asarray(x)
+        s, p, k = self.stride, self.padding, self.kernel_size
+        w, b = self.params["weight"].astype(x.dtype), self.params["bias"].astype(x.dtype)
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        ho, wo = (xp.shape[2] - k) // s + 1, (xp.shape[3] - k) // s + 1
+        out = np.empty((x.shape[0], self.out_channels, ho, wo), dtype=x.dtype)
+        for i, j in product(range(ho), range(wo)):
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", xp[:, :, i * s : i * s + k, j * s : j * s + k], w) + b
+        self.cache = (x.shape, xp, w)
+        return out
 
-    def _dx(self, dout3, weight, x_shape, out_hw):
-        return self._col2im(np.matmul(_as_matrix(weight).T, dout3), x_shape, out_hw)
+    def backward(self, dout):
+        shape, xp, w = self.cache
+        s, p, k = self.stride, self.padding, self.kernel_size
+        dout = np.asarray(dout, dtype=xp.dtype)
+        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+        for start in range(0, shape[0], self.chunk):
+            part = slice(start, start + self.chunk)
+            dw_part = np.zeros_like(w)
+            for i, j in product(range(dout.shape[2]), range(dout.shape[3])):
+                rows, cols = slice(i * s, i * s + k), slice(j * s, j * s + k)
+                dw_part += np.einsum("no,nchw->ochw", dout[part, :, i, j], xp[part, :, rows, cols])
+                dxp[part, :, rows, cols] += np.einsum("no,ochw->nchw", dout[part, :, i, j], w)
+            dw = self.add(dw, dw_part)
+        self.grads["weight"], self.grads["bias"] = dw, dout.sum(axis=(0, 2, 3))
+        return dxp[:, :, p : p + shape[2], p : p + shape[3]].copy()
 
     def add(self, total, part):
         return total + part
@@ -122,6 +150,21 @@ class CrossEntropyZerosByWhere(CrossEntropyModule):
 # --- a Function that centres its input in place ----------------------------------------------------------
 
 
+def _layer_norm(ctx, centred, gamma, beta, eps):
+    """Layer norm of an already centred input; saves x̂, γ and 1/σ̂ for :func:`_layer_norm_backward`."""
+    inv_std = torch.rsqrt((centred * centred).mean(dim=1, keepdim=True) + eps)
+    x_hat = centred * inv_std
+    ctx.save_for_backward(x_hat, gamma, inv_std)
+    return x_hat * gamma + beta
+
+
+def _layer_norm_backward(ctx, dout):
+    x_hat, gamma, inv_std = ctx.saved_tensors
+    d = dout * gamma
+    dx = inv_std * (d - d.mean(dim=1, keepdim=True) - x_hat * (d * x_hat).mean(dim=1, keepdim=True))
+    return dx, (dout * x_hat).sum(0), dout.sum(0), None
+
+
 class LayerNormCentresInputInPlace(torch.autograd.Function):
     """``x = input; x -= mean`` in forward: the caller's input is centred (layer norm's output is unchanged)."""
 
@@ -129,11 +172,11 @@ class LayerNormCentresInputInPlace(torch.autograd.Function):
     def forward(ctx, input, gamma, beta, eps=1e-5):
         x = input
         x -= x.mean(dim=1, keepdim=True)
-        return CustomLayerNormManualFunction.forward(ctx, x, gamma, beta, eps)
+        return _layer_norm(ctx, x, gamma, beta, eps)
 
     @staticmethod
     def backward(ctx, dout):
-        return CustomLayerNormManualFunction.backward(ctx, dout)
+        return _layer_norm_backward(ctx, dout)
 
 
 class LayerNormCentresCopy(torch.autograd.Function):
@@ -141,12 +184,11 @@ class LayerNormCentresCopy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, gamma, beta, eps=1e-5):
-        x = input - input.mean(dim=1, keepdim=True)
-        return CustomLayerNormManualFunction.forward(ctx, x, gamma, beta, eps)
+        return _layer_norm(ctx, input - input.mean(dim=1, keepdim=True), gamma, beta, eps)
 
     @staticmethod
     def backward(ctx, dout):
-        return CustomLayerNormManualFunction.backward(ctx, dout)
+        return _layer_norm_backward(ctx, dout)
 
 
 # --- state on the class -----------------------------------------------------------------------------------
@@ -294,51 +336,76 @@ class MLPInOutLinears(_Net):
         return self.layers
 
 
-class BatchNormGreekNames(BatchNormModule):
-    """Correct: γ and β stored as ``params["β"]`` then ``params["γ"]`` (β first: order does not tell)."""
+class MLPFlatParams:
+    """Correct: one flat dict ``b1, W1, b2, W2, …`` (biases first) with W (in, out) and b (1, out)."""
 
-    def __init__(self, n_neurons, eps=1e-5):
-        super().__init__(n_neurons, eps)
-        self._init_params(β=np.zeros(n_neurons), γ=np.ones(n_neurons))
+    def __init__(self, n_inputs, n_hidden, n_classes):
+        sizes = [n_inputs, *n_hidden, n_classes]
+        self.n = len(sizes) - 1
+        self.params, self.grads = {}, {}
+        for i in range(self.n):
+            self.params[f"b{i + 1}"] = np.zeros((1, sizes[i + 1]))
+            self.params[f"W{i + 1}"] = np.random.normal(0, 1e-4, (sizes[i], sizes[i + 1]))
 
     def forward(self, x):
-        self.params["gamma"], self.params["beta"] = self.params["γ"], self.params["β"]
-        try:
-            return super().forward(x)
-        finally:
-            del self.params["gamma"], self.params["beta"]
+        self.hs = [x]
+        for i in range(1, self.n + 1):
+            z = self.hs[-1] @ self.params[f"W{i}"] + self.params[f"b{i}"]
+            if i < self.n:
+                z = np.maximum(z, 0)
+            else:
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                z = e / e.sum(axis=1, keepdims=True)
+            self.hs.append(z)
+        return self.hs[-1]
 
     def backward(self, dout):
-        self.params["gamma"], self.params["beta"] = self.params["γ"], self.params["β"]
-        try:
-            dx = super().backward(dout)
-        finally:
-            del self.params["gamma"], self.params["beta"]
-        self.grads["γ"], self.grads["β"] = self.grads.pop("gamma"), self.grads.pop("beta")
-        return dx
+        s = self.hs[-1]
+        d = s * (dout - (dout * s).sum(axis=1, keepdims=True))
+        for i in range(self.n, 0, -1):
+            self.grads[f"W{i}"] = self.hs[i - 1].T @ d
+            self.grads[f"b{i}"] = d.sum(axis=0, keepdims=True)
+            d = d @ self.params[f"W{i}"].T
+            if i > 1:
+                d = d * (self.hs[i - 1] > 0)
+        return d
 
 
-class BatchNormUnderscoreNames(BatchNormModule):
-    """Correct: γ and β stored as ``params["_b"]`` then ``params["_g"]``."""
+class _BatchNormNamed:
+    """Batch norm (training mode) with γ and β under the names ``G`` and ``B`` of the subclass, β first."""
+
+    G, B = "gamma", "beta"
 
     def __init__(self, n_neurons, eps=1e-5):
-        super().__init__(n_neurons, eps)
-        self._init_params(_b=np.zeros(n_neurons), _g=np.ones(n_neurons))
+        self.eps = eps
+        self.params = {self.B: np.zeros(n_neurons), self.G: np.ones(n_neurons)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def forward(self, x):
-        mu = x.mean(axis=0)
-        var = x.var(axis=0)
+        mu, var = x.mean(axis=0), x.var(axis=0)
         self.cache = (x, mu, var)
-        return self.params["_g"] * (x - mu) / np.sqrt(var + self.eps) + self.params["_b"]
+        return self.params[self.G] * (x - mu) / np.sqrt(var + self.eps) + self.params[self.B]
 
     def backward(self, dout):
         x, mu, var = self.cache
         inv = 1 / np.sqrt(var + self.eps)
         x_hat = (x - mu) * inv
-        self.grads["_g"] = (dout * x_hat).sum(axis=0)
-        self.grads["_b"] = dout.sum(axis=0)
-        d = dout * self.params["_g"]
+        self.grads[self.G] = (dout * x_hat).sum(axis=0)
+        self.grads[self.B] = dout.sum(axis=0)
+        d = dout * self.params[self.G]
         return inv * (d - d.mean(axis=0) - x_hat * (d * x_hat).mean(axis=0))
+
+
+class BatchNormGreekNames(_BatchNormNamed):
+    """Correct: γ and β stored as ``params["β"]`` then ``params["γ"]`` (β first: order does not tell)."""
+
+    G, B = "γ", "β"
+
+
+class BatchNormUnderscoreNames(_BatchNormNamed):
+    """Correct: γ and β stored as ``params["_b"]`` then ``params["_g"]``."""
+
+    G, B = "_g", "_b"
 
 
 VARIANTS = [
@@ -357,6 +424,7 @@ VARIANTS = [
     wrong("linear", LinearCapturesWeight, "state", why="self.W = self.params['weight'] ignores a rebound entry"),
     correct("mlp", MLPTupleBlocks, "sub-modules in a list of (Linear, ReLU) tuples and a dict"),
     correct("mlp", MLPInOutLinears, "Linears with weight (in, out) and bias (out, 1) inside an MLP"),
+    correct("mlp", MLPFlatParams, "one flat params dict b1, W1, b2, W2 with W (in, out), b (1, out)"),
     correct("batchnorm", BatchNormGreekNames, "γ and β under the names γ and β, β first"),
     correct("batchnorm", BatchNormUnderscoreNames, "γ and β under the names _g and _b, _b first"),
 ]

@@ -151,6 +151,34 @@ class LinearEinsum(_Linear):
         return ({"weight": np.einsum("bo,bi->oi", dout, x), "bias": ones @ dout}, np.einsum("bo,oi->bi", dout, weight))
 
 
+class LinearReturnsNone(LinearModule):
+    """Sets the parameter gradients but returns None instead of dx (the last layer of a network needs none)."""
+
+    def backward(self, dout):
+        super().backward(dout)
+        return None
+
+
+class LinearPreallocatedGrads(LinearModule):
+    """Correct, with a warning: weights from ``np.random.normal`` and gradient buffers from ``np.zeros`` made in
+    ``__init__`` (float64) and filled in place, so a float32 run gets float64 parameter gradients (NumPy promotion,
+    no precision lost)."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__(in_features, out_features)
+        self.params = {"weight": np.random.normal(0, 1e-4, (out_features, in_features)), "bias": np.zeros(out_features)}
+        self.grads = {"weight": np.zeros((out_features, in_features)), "bias": np.zeros(out_features)}
+
+    def forward(self, x):
+        self.x = np.asarray(x)
+        return self.x @ self.params["weight"].T + self.params["bias"]
+
+    def backward(self, dout):
+        self.grads["weight"][...] = dout.T @ self.x
+        self.grads["bias"][...] = dout.sum(axis=0)
+        return dout @ self.params["weight"]
+
+
 VARIANTS = [
     wrong("linear", LinearBiasMean, "param_gradients", "batch_semantics", why="db averaged instead of summed"),
     wrong("linear", LinearWeightGradOverB, "param_gradients", "batch_semantics", why="dW carries a 1/B"),
@@ -164,4 +192,6 @@ VARIANTS = [
     wrong("linear", LinearFloat32Inside, "forward", "autograd_agreement", why="float32 arithmetic in a float64 run"),
     wrong("linear", LinearWeightAlias, "state", why="self.W aliases params['weight']: a rebound entry is ignored"),
     correct("linear", LinearEinsum, "einsum everywhere"),
+    wrong("linear", LinearReturnsNone, "input_gradient", why="backward returns None for dx"),
+    correct("linear", LinearPreallocatedGrads, "float64 gradient buffers filled in place", warns=("interface",)),
 ]

@@ -92,13 +92,14 @@ class CrossEntropyGradientSign(_CrossEntropy):
 
 
 class CrossEntropyClipped(_CrossEntropy):
-    """Correct: probabilities clipped at 1e-300 before the log (never active on valid probabilities)."""
+    """Correct: probabilities clipped at the dtype's smallest normal number before the log (active only at exact
+    zeros, where y = 0 makes the term 0; a clip at 1e-300 is 0 in float32 and gives 0 · log 0 = nan there)."""
 
     def loss(self, x, y):
-        return -(y * np.log(np.clip(x, 1e-300, None))).sum() / x.shape[0]
+        return -(y * np.log(np.clip(x, np.finfo(x.dtype).tiny, None))).sum() / x.shape[0]
 
     def grad(self, x, y):
-        return -y / np.clip(x, 1e-300, None) / x.shape[0]
+        return -y / np.clip(x, np.finfo(x.dtype).tiny, None) / x.shape[0]
 
 
 class CrossEntropyLabelIndex(_CrossEntropy):
@@ -115,6 +116,35 @@ class CrossEntropyLabelIndex(_CrossEntropy):
         return dx
 
 
+class CrossEntropyStabilised(_CrossEntropy):
+    """Correct (a warning where p is tiny): ``log(x + 1e-10)`` in forward and ``−y / (x + 1e-10)`` in backward, the
+    same epsilon in both, so the gradients are those of the function the forward computes."""
+
+    def loss(self, x, y):
+        return -(y * np.log(x + 1e-10)).sum() / x.shape[0]
+
+    def grad(self, x, y):
+        return -y / (x + 1e-10) / x.shape[0]
+
+
+def _eps_in_backward_only(eps):
+    class CrossEntropyEpsBackwardOnly(_CrossEntropy):
+        __doc__ = f"Forward ``−y log x``; backward ``−y / (x + {eps:g})``: the epsilon only in backward."
+
+        def grad(self, x, y):
+            return -y / (x + eps) / x.shape[0]
+
+    CrossEntropyEpsBackwardOnly.__name__ = CrossEntropyEpsBackwardOnly.__qualname__ = (
+        f"CrossEntropyEpsBackwardOnly{eps:.0e}".replace("-", "m")
+    )
+    return CrossEntropyEpsBackwardOnly
+
+
+CrossEntropyEpsBackwardOnly1em07 = _eps_in_backward_only(1e-7)
+CrossEntropyEpsBackwardOnly1em05 = _eps_in_backward_only(1e-5)
+CrossEntropyEpsBackwardOnly1em03 = _eps_in_backward_only(1e-3)
+
+
 VARIANTS = [
     wrong(
         "cross_entropy",
@@ -129,8 +159,24 @@ VARIANTS = [
     wrong("cross_entropy", CrossEntropyForwardNoMean, "forward", "input_gradient", why="forward misses the mean"),
     wrong("cross_entropy", CrossEntropyIgnoresTargets, "forward", why="y never used"),
     wrong("cross_entropy", CrossEntropyEpsInPlace, "purity", why="x += 1e-12 in place"),
-    wrong("cross_entropy", CrossEntropySqueezedBatch, "forward", "input_gradient", why="B read as len(x.squeeze())"),
+    wrong(
+        "cross_entropy",
+        CrossEntropySqueezedBatch,
+        "forward",
+        "input_gradient",
+        why="B read as len(x.squeeze()): len() of a 0-d array at B = C = 1",
+        crash=True,
+    ),
     wrong("cross_entropy", CrossEntropyGradientSign, "input_gradient", "autograd_agreement", why="sign lost"),
-    correct("cross_entropy", CrossEntropyClipped, "clipping at 1e-300 is never active"),
+    correct("cross_entropy", CrossEntropyClipped, "clipping at the smallest normal number"),
     correct("cross_entropy", CrossEntropyLabelIndex, "indexing the target class of one-hot y"),
+    correct("cross_entropy", CrossEntropyStabilised, "log(x + 1e-10) and −y/(x + 1e-10): a consistent epsilon"),
+    *(
+        wrong("cross_entropy", cls, "autograd_agreement", "input_gradient", why="an epsilon in backward only")
+        for cls in (
+            CrossEntropyEpsBackwardOnly1em07,
+            CrossEntropyEpsBackwardOnly1em05,
+            CrossEntropyEpsBackwardOnly1em03,
+        )
+    ),
 ]

@@ -110,7 +110,9 @@ VARIANTS = [
         "mlp",
         MLPSharedReLU,
         "input_gradient",
-        why="one ReLU instance shared by every hidden layer: the mask of the wrong layer",
+        why="one ReLU instance shared by every hidden layer: the mask of the wrong layer (a crash where hidden "
+        "sizes differ)",
+        crash=True,
     ),
     wrong("mlp", MLPNoHiddenReLU, "forward", why="forward forgets the hidden ReLUs"),
     wrong("mlp", MLPSoftmaxTwice, "forward", why="softmax applied twice"),

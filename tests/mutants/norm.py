@@ -72,6 +72,18 @@ class BatchNormEpsIgnored(_BatchNorm):
         return dx, dgamma, dbeta
 
 
+class BatchNormEpsOutsideSqrt(_BatchNorm):
+    """``(x − μ) / (√σ² + ε)``: the epsilon outside the square root (the backward is the reference one)."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        gamma, beta = self.params["gamma"].astype(x.dtype), self.params["beta"].astype(x.dtype)
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        x_hat = (x - mu) / (np.sqrt(var) + self.eps)
+        self._cache = (x, mu, var, x_hat, gamma)
+        return gamma * x_hat + beta
+
+
 class BatchNormExponentTwoThirds(_BatchNorm):
     """The long backward with ``(σ² + ε)^(−2/3)`` where ``−3/2`` is due (the report's eq. 17–24)."""
 
@@ -303,6 +315,35 @@ class BatchNormFunctionAllGrads(torch.autograd.Function):
         return dx, dgamma, dbeta, None
 
 
+class BatchNormFunctionTextbook(torch.autograd.Function):
+    """Correct: the staged backward of the computational graph (x − μ, σ², √, 1/√, x̂), as in the course notes; in
+    float32 on near-constant features its rounding is close to float32's limit."""
+
+    @staticmethod
+    def forward(ctx, input, gamma, beta, eps=1e-5):
+        xmu = input - input.mean(0)
+        var = (xmu**2).mean(0)
+        sqrtvar = torch.sqrt(var + eps)
+        ivar = 1 / sqrtvar
+        x_hat = xmu * ivar
+        ctx.save_for_backward(x_hat, gamma, xmu, ivar, sqrtvar)
+        return gamma * x_hat + beta
+
+    @staticmethod
+    def backward(ctx, dout):
+        x_hat, gamma, xmu, ivar, sqrtvar = ctx.saved_tensors
+        n = dout.shape[0]
+        dbeta, dgamma = dout.sum(0), (dout * x_hat).sum(0)
+        dx_hat = dout * gamma
+        divar = (dx_hat * xmu).sum(0)
+        dxmu1 = dx_hat * ivar
+        dvar = 0.5 / sqrtvar * (-1 / sqrtvar**2 * divar)
+        dxmu2 = 2 * xmu * dvar / n
+        dx1 = dxmu1 + dxmu2
+        dx = dx1 - dx1.sum(0) / n
+        return dx, dgamma, dbeta, None
+
+
 # --- nn.Modules ------------------------------------------------------------------------------------------
 
 
@@ -378,6 +419,7 @@ class LayerNormModuleFloat64Inside(AffineNorm):
 VARIANTS = [
     wrong("batchnorm", BatchNormUnbiasedVariance, "forward", "invariants", why="unbiased variance (ddof=1)"),
     wrong("batchnorm", BatchNormEpsIgnored, "forward", why="eps hard-coded to 1e-5"),
+    wrong("batchnorm", BatchNormEpsOutsideSqrt, "forward", why="ε outside the square root"),
     wrong(
         "batchnorm",
         BatchNormExponentTwoThirds,
@@ -419,7 +461,14 @@ VARIANTS = [
         why="x̂ saved on ctx, then modified in place into the output",
     ),
     correct("batchnorm_function", BatchNormFunctionAllGrads, "every gradient returned regardless of need"),
-    wrong("layernorm_function", LayerNormFunctionWrongAxis, "forward", why="statistics over dim 0"),
+    correct("batchnorm_function", BatchNormFunctionTextbook, "the staged graph backward of the course notes"),
+    wrong(
+        "layernorm_function",
+        LayerNormFunctionWrongAxis,
+        "forward",
+        why="statistics over dim 0: batch statistics, which raise at B = 1",
+        crash=True,
+    ),
     wrong("layernorm_function", LayerNormFunctionClassState, "state", why="x̂ kept on the class, not ctx"),
     wrong(
         "layernorm_function",

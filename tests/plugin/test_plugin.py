@@ -154,3 +154,14 @@ def test_strict_option_reaches_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--gradcheck-strict", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["gradcheck: profile *, seed 0, strict (warnings fail)"])
+
+
+@pytest.mark.parametrize("env", [None, "", "true"])
+def test_the_plugin_and_the_runner_choose_the_same_default_profile(monkeypatch: pytest.MonkeyPatch, env: str | None):
+    from gradcheck.checklist.profiles import default_profile
+    from gradcheck.pytest_plugin import _default_profile
+
+    monkeypatch.delenv("CI", raising=False)
+    if env is not None:
+        monkeypatch.setenv("CI", env)
+    assert _default_profile() == default_profile() == ("dev" if env is None else "ci")

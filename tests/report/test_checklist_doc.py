@@ -93,3 +93,13 @@ def test_the_verdict_levels_are_described() -> None:
     for level in ("pass", "warn", "fail", "error", "skip"):
         assert f"- **{level}**:" in verdicts
     assert "--strict" in verdicts and "exit status 0" in verdicts
+
+
+def test_the_header_shown_in_the_doc_is_what_a_run_prints() -> None:
+    from gradcheck.checklist.runner import KindReport, PropertyResult
+    from gradcheck.report.checklist import verdict_line
+
+    statuses = ["pass"] * 13 + ["warn"] + ["skip"] * 2
+    props = tuple(PropertyResult(f"p{i}", "t", s) for i, s in enumerate(statuses))  # type: ignore[arg-type]
+    line = verdict_line(KindReport("linear", "x", 0, "dev", props))
+    assert f"`{line}`" in _section("Verdicts")

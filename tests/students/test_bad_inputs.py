@@ -174,7 +174,10 @@ def test_a_wrong_shaped_dx_is_the_layers_error_not_a_crash_of_a_property(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = linear_file(tmp_path, dx='(dout @ self.params["weight"]).sum(0)')
-    code = main(["check", "linear", target, *FAST, "--format", "json"])
+    # The properties that used to crash on it (concatenating rows, comparing a probe's gradients) and the two that
+    # check the input gradient.
+    props = ["interface", "input_gradient", "batch_semantics", "state"]
+    code = main(["check", "linear", target, *FAST, *(a for p in props for a in ("--property", p)), "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     text = json.dumps(report)
@@ -364,3 +367,107 @@ def test_one_progress_bar_for_the_whole_run_on_a_terminal(
     assert counts and {t for _, t in counts} == {str(total)}, err.getvalue()  # one bar: every case of the run
     assert int(counts[-1][0]) <= total
     assert "passed" in capsys.readouterr().out
+
+
+PROMOTES = """
+import numpy as np
+
+
+class ReLUModule:
+    def forward(self, x):
+        self.x = x
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        return dout * np.where(self.x > 0, 1.0, 0.0)  # float64 constants: a float32 dout comes back float64
+"""
+
+
+def test_a_warning_exits_0_and_fails_under_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "modules.py"
+    path.write_text(PROMOTES)
+    args = ["check", "relu", f"{path}:ReLUModule", *FAST, "--property", "interface", "--format", "json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["verdict"], report["passed"]) == ("warn", True)
+    assert main([*args, "--strict"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["verdict"], report["passed"], report["strict"]) == ("warn", False, True)
+
+
+class _Star:
+    def __init__(self, *args):
+        self.args = args
+
+
+class _Keywords:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+class _KeywordOnly:
+    def __init__(self, *, out_features, in_features):
+        pass
+
+
+class _NeedsMore:
+    def __init__(self, in_features, out_features, activation):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("cls", "expected"),
+    [
+        (_Star, ((3, 2), {})),
+        (_Keywords, ((), {"in_features": 3, "out_features": 2})),
+        (_KeywordOnly, ((), {"in_features": 3, "out_features": 2})),
+    ],
+)
+def test_how_the_contract_calls_a_constructor(cls: type, expected: tuple) -> None:
+    from gradcheck.checklist.fit import constructor_call
+    from gradcheck.kinds import get_kind
+
+    # The drawn order of the arguments does not matter: the kind's declared order does.
+    assert constructor_call(get_kind("linear"), cls, {"out_features": 2, "in_features": 3}) == expected
+
+
+def test_a_constructor_that_needs_more_than_the_contract_gives_does_not_fit() -> None:
+    from gradcheck.checklist.fit import constructor_call
+    from gradcheck.errors import InvalidTarget
+    from gradcheck.kinds import get_kind
+
+    with pytest.raises(InvalidTarget, match=r"_NeedsMore does not fit kind 'linear': its constructor takes \("):
+        constructor_call(get_kind("linear"), _NeedsMore, {"in_features": 3, "out_features": 2})
+
+
+class _ImageLayer:
+    """Takes the linear contract's arguments, but is a layer of images (a 4-d output): another kind of layer."""
+
+    def __init__(self, in_features, out_features):
+        self.params, self.grads = {}, {}
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], 1, 1, -1)
+
+    def backward(self, dout):
+        return dout.reshape(dout.shape[0], -1)
+
+
+def test_a_forward_of_another_rank_does_not_fit_but_a_wrong_shape_of_the_right_rank_does() -> None:
+    from gradcheck.checklist.fit import check_fits
+    from gradcheck.errors import InvalidTarget
+    from gradcheck.kinds import get_kind
+
+    with pytest.raises(InvalidTarget, match=r"_ImageLayer does not fit kind 'linear': .* 4-d output, the kind's is 2"):
+        check_fits(get_kind("linear"), _ImageLayer)
+    check_fits(get_kind("relu"), _Transposes)  # a wrong relu, not a misfit: the properties fail it
+
+
+class _Transposes:
+    """A wrong ReLU of the right kind: its output has the right rank but another shape (the interface fails it)."""
+
+    def forward(self, x):
+        return x.T
+
+    def backward(self, dout):
+        return dout.T

@@ -185,3 +185,40 @@ def test_renderings(table: dict):
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["check", str(tmp_path), "--jobs", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_kinds_are_matched_by_name_and_protocol(tmp_path: Path):
+    (tmp_path / "mods.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from torch import nn
+            from torch.autograd import Function
+            from course_base import Base
+
+            class _Elementwise:
+                pass
+
+            class ReLUModule(_Elementwise):
+                pass
+
+            class CustomBatchNormManualFunction(Function):
+                pass
+
+            class CustomBatchNormManualModule(nn.Module):
+                pass
+
+            class CustomLayerNormAutograd(Base):
+                pass
+
+            class MLP(torch.nn.Module):
+                pass
+            """
+        )
+    )
+    found = {t.cls: (t.kind, t.reason) for t in discover(tmp_path).targets}
+    assert found["ReLUModule"] == ("relu", "")  # a local base passes its protocol on
+    assert found["CustomBatchNormManualFunction"][0] == "batchnorm_function"
+    assert found["CustomBatchNormManualModule"][0] == "batchnorm_module"
+    assert found["CustomLayerNormAutograd"][0] == "layernorm_module"  # imported base: the name's only kind
+    assert found["MLP"] == (None, "not checked: no built-in kind for MLP as a torch.nn.Module")

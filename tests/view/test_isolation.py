@@ -186,3 +186,30 @@ def test_layout_notes_are_one_per_sub_layer_and_never_guess_an_orientation() -> 
     assert _layout(canonical, found) == [
         "parameter layout of layers.0: weight as W, transposed; bias as b, shape (n, 1)"
     ]
+
+
+class ZeroesDoutInPlace(Lin):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        dout[...] = 0  # the mistake
+        return dx
+
+
+def test_a_numpy_backward_that_mutates_dout_never_reaches_the_harness_cotangent() -> None:
+    view = adapt(ZeroesDoutInPlace(4, 2), (X,))
+    cot = RNG.standard_normal((3, 2))
+    keep = cot.copy()
+    view.vjp(view.point, cot)
+    np.testing.assert_array_equal(cot, keep)
+    assert "backward modified the upstream gradient dout in place" in view.probe_purity(view.point, cot)
+
+
+def test_a_flat_dict_of_numbered_parameters_is_read_layer_by_layer() -> None:
+    canonical = {"linear0.weight": (3, 2), "linear0.bias": (3,), "linear1.weight": (4, 3), "linear1.bias": (4,)}
+    found = {"b1": (1, 3), "W1": (2, 3), "b2": (1, 4), "W2": (3, 4)}
+    layout = detect_layout(canonical, found, lambda layout: 0.0, "mlp")
+    assert [p.name for p in layout.placements.values()] == ["W1", "b1", "W2", "b2"]
+    assert layout.describe() == [
+        "parameter layout: weight as W1, transposed; bias as b1, shape (1, n)",
+        "parameter layout: weight as W2, transposed; bias as b2, shape (1, n)",
+    ]
