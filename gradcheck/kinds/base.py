@@ -78,6 +78,9 @@ class Case:
     dtype: str
     seed: int
     label: str = ""  # what an explicit edge case covers ("B = 1", "overlapping windows"); empty when drawn
+    #: Non-empty for an edge case on the closed boundary of the kind's domain (probabilities exactly 0 for
+    #: ``log x``): what the boundary is. A layer exact on the open domain may break there; see the runner.
+    boundary: str = ""
 
     @property
     def batch(self) -> int:
@@ -107,6 +110,7 @@ class Edge:
     regime: str = "normal"
     scale: float = 1.0
     dtype: str = "float64"
+    boundary: str = ""  # see Case.boundary
 
 
 def no_edges() -> list[Edge]:
@@ -172,7 +176,7 @@ class Kind:
         if not edges:
             return []
         cases = [
-            Case(self.name, e.ctor, e.shapes, e.regime, e.scale, e.dtype, _edge_seed(seed, i), e.label)
+            Case(self.name, e.ctor, e.shapes, e.regime, e.scale, e.dtype, _edge_seed(seed, i), e.label, e.boundary)
             for i, e in enumerate(edges)
         ]
         base = edges[0]

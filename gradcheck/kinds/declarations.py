@@ -205,7 +205,14 @@ register(
         edges=lambda: [
             *matrix_edges(({},))(),
             Edge("one class (p = 1 exactly)", {}, {"x": (2, 1)}),
-            Edge("probabilities exactly 0 at non-label classes", {}, {"x": (4, 5)}, "zeros"),
+            Edge(
+                "probabilities exactly 0 at non-label classes",
+                {},
+                {"x": (4, 5)},
+                "zeros",
+                boundary="probabilities exactly 0 (outside the open domain (0, 1] of log x; softmax underflow "
+                "produces them): 0·log 0 gives NaN unless the terms with y = 0 are skipped (np.where, xlogy)",
+            ),
         ],
         kinks="none on the domain x in (0, 1]",
         make_inputs=_probabilities,

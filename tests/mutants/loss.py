@@ -127,6 +127,19 @@ class CrossEntropyStabilised(_CrossEntropy):
         return -y / (x + 1e-10) / x.shape[0]
 
 
+class CrossEntropyTextbook(_CrossEntropy):
+    """Correct on the domain (0, 1] (a warning at exact zeros): the textbook ``−Σ y log x / B`` and ``−y / (B x)``,
+    which give 0 · log 0 = NaN where softmax underflow makes a non-label probability exactly 0."""
+
+    def loss(self, x, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -(y * np.log(x)).sum() / x.shape[0]
+
+    def grad(self, x, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -y / x / x.shape[0]
+
+
 def _eps_in_backward_only(eps):
     class CrossEntropyEpsBackwardOnly(_CrossEntropy):
         __doc__ = f"Forward ``−y log x``; backward ``−y / (x + {eps:g})``: the epsilon only in backward."
@@ -170,6 +183,12 @@ VARIANTS = [
     wrong("cross_entropy", CrossEntropyGradientSign, "input_gradient", "autograd_agreement", why="sign lost"),
     correct("cross_entropy", CrossEntropyClipped, "clipping at the smallest normal number"),
     correct("cross_entropy", CrossEntropyLabelIndex, "indexing the target class of one-hot y"),
+    correct(
+        "cross_entropy",
+        CrossEntropyTextbook,
+        "the textbook formula: NaN only at exact-zero probabilities, the boundary of its domain",
+        warns=("forward", "finite"),
+    ),
     correct("cross_entropy", CrossEntropyStabilised, "log(x + 1e-10) and −y/(x + 1e-10): a consistent epsilon"),
     *(
         wrong("cross_entropy", cls, "autograd_agreement", "input_gradient", why="an epsilon in backward only")
