@@ -31,7 +31,13 @@ INTERRUPTED = 130
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Gradient verification for hand-written layers.")
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="run the property checklist on an implementation of a kind")
+    c = sub.add_parser(
+        "check",
+        help="run the property checklist on an implementation of a kind",
+        epilog="Two more forms: 'gradcheck check auto FILE:CLASS --example \"x=(8,5)\"' checks a layer of no "
+        "declared kind from one example (see 'gradcheck check auto --help'); 'gradcheck check DIR [DIR ...]' "
+        "checks whole submissions, each class in its own process (see 'gradcheck check DIR --help').",
+    )
     c.add_argument("kind", nargs="?", help="kind of layer (see 'gradcheck list')")
     c.add_argument("target", nargs="?", help="path/to/file.py:ClassName or package.module:ClassName")
     c.add_argument("--all", action="store_true", help="check every built-in layer (the project's main job)")
