@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from gradcheck.auto.infer import NO_ORACLE, infer
 from gradcheck.auto.properties import AUTO_PROPERTIES
 from gradcheck.checklist.profiles import default_profile, examples_for
-from gradcheck.checklist.runner import KindReport, PropertyResult, run_property
+from gradcheck.checklist.runner import KindReport, PropertyResult, run_property, single_thread
 from gradcheck.checklist.trial import Subject
 from gradcheck.errors import InvalidArgument
 from gradcheck.properties import load
+from gradcheck.properties.registry import ORDER as REGISTRY_ORDER
 from gradcheck.properties.registry import Property
 
 __all__ = ["ORDER", "check_layer"]
 
-#: The auto checklist, in order. Each entry is the property used without an oracle and with one.
-ORDER = (
-    "interface",
-    "forward",
-    "finite",
-    "input_gradient",
-    "param_gradients",
-    "autograd_agreement",
-    "upstream_linearity",
-    "purity",
-    "state",
-    "batch_semantics",
-    "determinism",
-    "invariants",
-    "dtype_parity",
-    "double_backward",
-    "device_parity",
+#: The auto checklist, in order: the checklist's order (see the registry) with ``determinism`` after the batch
+#: semantics, without the properties that need a declared module contract or a network.
+ORDER = tuple(
+    name
+    for base in REGISTRY_ORDER
+    if base not in ("module_contract", "trainability")
+    for name in ((base, "determinism") if base == "batch_semantics" else (base,))
 )
 #: Checklist properties that compare with the oracle itself: skipped, with the way to add one, when there is none.
 NEEDS_ORACLE = ("forward", "autograd_agreement", "invariants", "device_parity")
@@ -123,7 +113,7 @@ def check_layer(
     subject = Subject(inferred.kind, inferred.target, inferred.label)
     start = time.perf_counter()
     results = []
-    with _single_thread():
+    with single_thread():
         for name, prop in _plan(reference is not None):
             if properties and name not in properties:
                 continue
@@ -161,16 +151,3 @@ def _reproduce(
         cmd += ' --ctor "' + ", ".join(f"{k}={v!r}" for k, v in ctor.items()) + '"'
     cmd += f" --seed {seed} --profile {profile} --property {prop}"
     return cmd + (f" --max-examples {max_examples}" if max_examples is not None else "")
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    # Cases are tiny: torch's thread pool costs more than it saves on them.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

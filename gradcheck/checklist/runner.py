@@ -528,7 +528,7 @@ def check_kind(
         return KindReport(k.name, subject.label, seed, profile, props, _since(start), notes, strict, interrupted)
 
     try:
-        with _single_thread():
+        with single_thread():
             for i, name in enumerate(names):
                 if on_property:
                     on_property(name, i, len(names))
@@ -572,7 +572,8 @@ class _Progress:
 
 
 @contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
+def single_thread() -> Iterator[None]:
+    """torch on one thread while the block runs (restored after)."""
     # Cases are tiny: torch's thread pool costs milliseconds per call on them (and far more on a busy machine).
     import torch
 
