@@ -21,7 +21,15 @@ from gradcheck.engine.policy import COMPARE_SAFETY, computation_scale
 from gradcheck.engine.summary import worst
 from gradcheck.results import GradientResult
 
-__all__ = ["compare", "computation_scales", "constants_allowance", "reference_spread", "tolerance"]
+__all__ = [
+    "argument_rounding",
+    "compare",
+    "computation_scales",
+    "constants_allowance",
+    "output_reading",
+    "reference_spread",
+    "tolerance",
+]
 
 
 def computation_scales(
@@ -110,3 +118,39 @@ def compare(
     # values underflow (a float64 gradient of 1e-250 is 0 in float32).
     tol = tol + COMPARE_SAFETY * float(np.finfo(dtype).tiny if dtype in ("float16", "float32", "float64") else 0.0)
     return worst(location, got, want, tol, seed=seed, shape=tuple(want.shape), eval_dtype="float64", **fields)
+
+
+def output_reading(x: np.ndarray, out: np.ndarray, ref_out: np.ndarray, cot: np.ndarray, eps: float) -> Any:
+    """What the error of the forward's output does to a backward that reads it, for an output of x's shape.
+
+    Valid backwards compute local derivatives from the output: ``α·eˣ = out + α`` (ELU), ``s ⊙ (c − ⟨c, s⟩)``
+    (softmax), ``s(1 − s)``, ``1 − tanh²``. The output carries ``δy = max(|y − y_ref|, ε·scale(y))``: its measured
+    deviation from the reference (a log-sum-exp softmax rounds at ε·|max logit|, which ``forward`` accepts) or its
+    own rounding (``−α + α`` is 0 where α·eˣ is 1e-56). Through such a backward it moves the VJP by at most
+    ``|c_i|·δy_i`` (the element's own slope) plus ``|y_i|·Σ_j |c_j|·δy_j`` over the sample (a coupling through
+    ``⟨c, y⟩``). Zero for other shapes: a layer that changes the shape has no such elementwise reading.
+    """
+    if np.shape(out) != np.shape(x) or np.ndim(out) == 0:
+        return 0.0
+    y = np.asarray(out, dtype=np.float64)
+    c = np.abs(np.asarray(cot, dtype=np.float64))
+    dy = np.maximum(np.abs(y - np.asarray(ref_out, dtype=np.float64)), eps * computation_scale(y))
+    dy = np.nan_to_num(dy, nan=0.0, posinf=0.0)
+    sample_axes = tuple(range(1, y.ndim))
+    coupled = np.abs(y) * (c * dy).sum(axis=sample_axes, keepdims=True) if sample_axes else 0.0
+    return c * dy + coupled
+
+
+def argument_rounding(values: dict, out: np.ndarray, eps: float) -> Any:
+    """Relative rounding ``ε·max|x|`` over a sample in an output of x's shape: exp of a difference of logits.
+
+    ``exp(x − lse(x))`` is a valid softmax whose argument rounds at ε of the largest logit of the sample, so each
+    output carries that relative error (its rows sum to 1 within ε·|max logit|); no move of the inputs shows it,
+    softmax being invariant to a shift of the whole row. Zero for outputs of another shape.
+    """
+    x = values.get("x")
+    if x is None or np.shape(out) != np.shape(x) or np.ndim(out) < 2:
+        return 0.0
+    y = np.abs(np.asarray(out, dtype=np.float64))
+    scale = np.abs(np.asarray(x, dtype=np.float64)).max(axis=tuple(range(1, y.ndim)), keepdims=True)
+    return eps * y * scale

@@ -10,7 +10,7 @@ from gradcheck.checklist.trial import Trial
 from gradcheck.engine.policy import MARGIN_FLOOR, SUBSET_SAFETY
 from gradcheck.engine.tolerances import machine_eps
 from gradcheck.errors import LayerError
-from gradcheck.properties.compare import constants_allowance
+from gradcheck.properties.compare import argument_rounding, constants_allowance
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.properties.stabilised import explained_by_stabiliser, forward_record, stabiliser_finding
 from gradcheck.results import Finding
@@ -176,6 +176,7 @@ def forward(trial: Trial) -> Outcome:
         # Near or over the line: rounding at the scale of the layer's constants is allowed too.
         eps = machine_eps(trial.case.dtype)
         allowance = constants_allowance(trial.reference_forward, values, eps, trial.case.seed, trial.kind.positive)
+        allowance = allowance + argument_rounding(values, trial.reference_forward(values), eps)
         r = forward_record(trial, view.name, values, got, allowance=allowance)
     fit = explained_by_stabiliser(trial, values, got, r)
     if fit is None:
