@@ -4,7 +4,7 @@ A verdict compares a difference with a bound ``κ·(a rounding estimate)``. The 
 (from the dtype's ε, the magnitudes involved and measured spreads, see :mod:`gradcheck.engine.noise` and
 :mod:`gradcheck.engine.finite_diff`); the factors ``κ`` below are the only free numbers, and each says how many
 rounding units an estimate may be off by. They are not tuned to any layer: each is a small power of two chosen
-from the structure of the estimate it multiplies, and the stability sweep (``scripts/stability_sweep.py``)
+from the structure of the estimate it multiplies, and the stability sweep (``tests/stability/sweep.py``)
 records the margin every correct layer keeps below them.
 
 Besides the factors, the policy fixes *what a rounding unit is measured against*: the computation's scale

@@ -24,8 +24,10 @@ Each property, and the run as a whole (its most severe property), gets one of fi
 
 - **pass**: every case agreed with the reference within its tolerance.
 - **warn**: the gradients are right, but something deserves attention (a NumPy layer that returns float64 for
-  float32 inputs, a deviation confined to extreme inputs that a stabilising constant explains, a gradient the
-  harness could not check). The run still passes (exit status 0) unless `--strict` (`strict=True` in
+  float32 inputs, a deviation confined to extreme inputs that a stabilising constant explains, a value that breaks
+  only on an edge case at the closed boundary of the domain — a probability exactly 0 into `log` —, a gradient
+  the harness could not check). Side effects (purity, state), the interface and the module contract stay
+  failures on such boundary cases. The run still passes (exit status 0) unless `--strict` (`strict=True` in
   `check_kind`, `--gradcheck-strict` or `checklist(..., strict=True)` in pytest) makes warnings fail.
 - **fail**: a wrong gradient or output on ordinary inputs, lost precision, NaN/Inf, a mutated input, stale state.
 - **error**: the layer raised (reported as the layer's exception, with its file and line) or the harness did
