@@ -241,7 +241,45 @@ def vjp_noise(
         return dict(vjp(v, c))
 
     noise = rounding_noise(fn, low, dtype, seed)
-    return {k: float(np.max(n, initial=0.0)) for k, n in noise.items() if n is not None}
+    levels = {k: float(np.max(n, initial=0.0)) for k, n in noise.items() if n is not None}
+    if np.dtype(dtype) == np.float64:
+        return levels
+    split = _split_rounding(vjp, values, cot, dtype, seed)
+    return {k: max(v, split.get(k, 0.0)) for k, v in levels.items()}
+
+
+def _split_rounding(
+    vjp: Callable[[dict[str, np.ndarray], np.ndarray], Mapping[str, Any]],
+    values: Values,
+    cot: np.ndarray,
+    dtype: npt.DTypeLike,
+    seed: int,
+) -> dict[str, float]:
+    """Per name, the :func:`split_noise` level of the VJP in ``dtype``, kept only where it is rounding.
+
+    ε-moves of the point re-round only the intermediates that depend on it strongly: a saturated softmax's
+    ``c_i − Σ c_j s_j`` (a sum ≈ 1 that barely moves) keeps its rounding under every move, and the spread misses
+    an error of ε·|c| in a gradient of 1e-4. Scaling or splitting the cotangent re-rounds every term. A VJP that
+    is not linear in its cotangent would show the same discrepancy, so the level is kept only where it scales
+    with the precision: where the float64 run's is smaller by at least ``ε_64/ε`` (up to AMPLIFICATION_SLACK,
+    a nonlinearity shows the same in both), and capped at AMPLIFICATION_SLACK times that run's, scaled (a float16
+    intermediate exceeds it).
+    """
+    ratio = float(np.finfo(dtype).eps / np.finfo(np.float64).eps)
+    low = {k: np.asarray(v).astype(dtype) for k, v in values.items()}
+    v64 = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    c = np.asarray(cot).astype(dtype).astype(np.float64)
+
+    def as_float64(out: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        return {k: np.asarray(g, dtype=np.float64) for k, g in out.items() if g is not None}
+
+    lo = split_noise(lambda u: as_float64(vjp(dict(low), u.astype(dtype))), c, seed)
+    hi = split_noise(lambda u: as_float64(vjp(dict(v64), u)), c, seed)
+    out: dict[str, float] = {}
+    for k, n_lo in lo.items():
+        level, level64 = float(np.max(n_lo, initial=0.0)), float(np.max(hi.get(k, 0.0), initial=0.0)) * ratio
+        out[k] = min(level, AMPLIFICATION_SLACK * level64) if level * AMPLIFICATION_SLACK >= level64 else 0.0
+    return out
 
 
 def _as_float64(out: Any) -> Any:

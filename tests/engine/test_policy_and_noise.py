@@ -74,6 +74,34 @@ def test_vjp_noise_of_a_float16_intermediate_is_capped_by_its_float64_run() -> N
     assert level < 1e-4
 
 
+def _saturated_softmax_vjp(v: dict, c: np.ndarray) -> dict:
+    e = np.exp(v["x"] - v["x"].max())
+    s = e / e.sum()
+    return {"x": s * (c - np.dot(c, s))}
+
+
+def test_vjp_noise_sees_the_rounding_of_a_sum_that_no_move_of_the_point_redraws() -> None:
+    # s ≈ (1e-4, 1.5e-3, 0.998): ⟨c, s⟩ ≈ 1 rounds at ε32 and ε-moves of x barely move it, but 3c, c/7 and the
+    # splits of c re-round it; the float32 gradient of the last element is off from float64 by about ε32·|c|.
+    x = np.array([-4.5185, -1.7882, 4.6837], dtype=np.float32)
+    c = np.array([1.0, -1.0, 1.0], dtype=np.float32)
+    exact = _saturated_softmax_vjp({"x": x.astype(np.float64)}, c.astype(np.float64))["x"]
+    error = np.abs(_saturated_softmax_vjp({"x": x}, c)["x"] - exact).max()
+    level = vjp_noise(_saturated_softmax_vjp, {"x": x}, c, np.float32, 0)["x"]
+    assert error > 0 and level >= error / 8
+
+
+def test_vjp_noise_gives_no_allowance_to_a_backward_that_is_not_linear_in_its_cotangent() -> None:
+    # c·|c| splits and scales unlike c: the discrepancy is the same in float64, so it is not rounding.
+    def vjp(v: dict, c: np.ndarray) -> dict:
+        return {"x": v["x"] * c * np.abs(c)}
+
+    x = np.random.default_rng(3).standard_normal(8).astype(np.float32)
+    c = np.random.default_rng(4).standard_normal(8).astype(np.float32)
+    level = vjp_noise(vjp, {"x": x}, c, np.float32, 0)["x"]
+    assert level < 1e-5 * np.abs(x * c * np.abs(c)).max()
+
+
 def test_stabiliser_is_fitted_from_the_data_and_bounded() -> None:
     p = np.array([[1e-12, 0.3, 0.7 - 1e-12], [0.5, 0.5 - 1e-9, 1e-9]])
 
