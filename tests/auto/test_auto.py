@@ -42,6 +42,7 @@ LAYERS: dict[str, tuple[Any, Any, dict[str, Any], dict[str, Any] | None, str]] =
     "gru": (L.GRUCell, L.GRUCellWrong, {"x": (3, 4), "h": (3, 5)}, GRU, "input_gradient"),
 }
 
+
 def _check(cls: Any, example: dict[str, Any], ctor: dict[str, Any] | None, **kw: Any) -> Any:
     # Time is a benchmark's business (the ≤ 10 s budget is measured, not asserted: CI machines are shared).
     return gradcheck.check_layer(cls, example, ctor=ctor, profile="dev", seed=0, **kw)
