@@ -21,6 +21,7 @@ from gradcheck.engine.noise import COTANGENT, perturbation_spread, vjp_noise
 from gradcheck.engine.tolerances import machine_eps
 from gradcheck.kinds import Kind
 from gradcheck.properties.compare import compare
+from gradcheck.properties.gradients import LINEARITY, linearity_data, own_linearity_noise
 from gradcheck.properties.registry import Outcome, Property
 from gradcheck.results import Finding, GradientResult
 from gradcheck.verify import check_view
@@ -138,25 +139,15 @@ def param_gradients(trial: Trial) -> Outcome:
 def upstream_linearity(trial: Trial) -> Outcome:
     """vjp(a·g1 + b·g2) = a·vjp(g1) + b·vjp(g2), within the layer's own rounding of the three VJPs."""
     view, values = trial.build()
-    out = view.forward(values)
-    rng = np.random.default_rng(trial.case.seed)
-    g1, g2 = (rng.standard_normal(out.shape).astype(trial.case.dtype).astype(np.float64) for _ in range(2))
-    a, b = 2.0, -0.5
-    g12 = a * g1 + b * g2
-    v1, v2, v12 = (present(view.vjp(values, g)) for g in (g1, g2, g12))
+    cots, (v1, v2, v12) = linearity_data(view, values, trial.case.dtype, trial.case.seed)
+    a, b = LINEARITY
     eps = machine_eps(trial.case.dtype)
     results = []
     for k in view.names:
         if not (k in v1 and k in v2 and k in v12):
             continue
         want = a * v1[k].astype(np.float64) + b * v2[k].astype(np.float64)
-
-        # The layer's rounding: how far its result moves when the upstream gradient moves by ε (a change that a
-        # nonlinear use of the upstream gradient does not excuse: it is of order ε, the nonlinearity of order 1).
-        def vjp_of(v: dict, k: str = k) -> np.ndarray:
-            return present(view.vjp(values, v["c"]))[k]
-
-        noise = sum(perturbation_spread(vjp_of, {"c": g}, eps, trial.case.seed) for g in (g1, g2, g12))
+        noise = own_linearity_noise(view, values, cots, k, eps, trial.case.seed)
         noise = noise + eps * (abs(a) * np.abs(v1[k]) + abs(b) * np.abs(v2[k]))
         r = compare(v12[k], want, eps=eps, spread=noise, location=(view.name, "linearity", k), dtype=trial.case.dtype)
         results.append(replace(r, against="a·vjp(g1) + b·vjp(g2)"))

@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 Values = Mapping[str, np.ndarray]
+#: A VJP of several values: ``vjp(values, cotangent) -> {name: gradient}``.
+Vjp = Callable[[dict[str, np.ndarray], np.ndarray], Mapping[str, Any]]
 #: The key of the cotangent among a VJP's values: not a Python identifier, so no argument can be named so.
 COTANGENT = "<cotangent>"
 
@@ -220,13 +222,7 @@ def rounding_noise(
     return _map2(lo, hi, lo, lambda a, b, _: np.minimum(a, AMPLIFICATION_SLACK * b * (eps_lo / eps_hi)))
 
 
-def vjp_noise(
-    vjp: Callable[[dict[str, np.ndarray], np.ndarray], Mapping[str, Any]],
-    values: Values,
-    cot: np.ndarray,
-    dtype: npt.DTypeLike,
-    seed: int,
-) -> dict[str, float]:
+def vjp_noise(vjp: Vjp, values: Values, cot: np.ndarray, dtype: npt.DTypeLike, seed: int) -> dict[str, float]:
     """The rounding noise level of each result of ``vjp(values, cot)`` computed in ``dtype``, per name.
 
     The values and the cotangent are cast to ``dtype`` and moved together (:func:`rounding_noise`). A few draws
@@ -248,13 +244,7 @@ def vjp_noise(
     return {k: max(v, split.get(k, 0.0)) for k, v in levels.items()}
 
 
-def _split_rounding(
-    vjp: Callable[[dict[str, np.ndarray], np.ndarray], Mapping[str, Any]],
-    values: Values,
-    cot: np.ndarray,
-    dtype: npt.DTypeLike,
-    seed: int,
-) -> dict[str, float]:
+def _split_rounding(vjp: Vjp, values: Values, cot: np.ndarray, dtype: npt.DTypeLike, seed: int) -> dict[str, float]:
     """Per name, the :func:`split_noise` level of the VJP in ``dtype``, kept only where it is rounding.
 
     ε-moves of the point re-round only the intermediates that depend on it strongly: a saturated softmax's

@@ -293,6 +293,34 @@ def _oracle_split_noise(trial: Trial, values: dict, cot: np.ndarray, eps: float)
     return {k: v * scale for k, v in noise.items()}
 
 
+#: The coefficients of the linearity check ``vjp(a·g1 + b·g2) = a·vjp(g1) + b·vjp(g2)``.
+LINEARITY = (2.0, -0.5)
+
+
+def linearity_data(view: Any, values: dict, dtype: str, seed: int) -> tuple[tuple[np.ndarray, ...], tuple[dict, ...]]:
+    """Two upstream gradients drawn in ``dtype`` and their combination ``a·g1 + b·g2`` (:data:`LINEARITY`), and
+    the layer's VJPs of the three."""
+    out = view.forward(values)
+    rng = np.random.default_rng(seed)
+    g1, g2 = (rng.standard_normal(out.shape).astype(dtype).astype(np.float64) for _ in range(2))
+    a, b = LINEARITY
+    cots = (g1, g2, a * g1 + b * g2)
+    return cots, tuple(present(view.vjp(values, g)) for g in cots)
+
+
+def own_linearity_noise(
+    view: Any, values: dict, cots: tuple[np.ndarray, ...], name: str, eps: float, seed: int
+) -> np.ndarray:
+    """The layer's own rounding of the three VJPs of the linearity check: how far each moves when its upstream
+    gradient moves by ε (a nonlinear use of the upstream gradient is not excused: it is of order ε, the
+    nonlinearity of order 1)."""
+
+    def vjp_of(v: dict) -> np.ndarray:
+        return present(view.vjp(values, v[COTANGENT]))[name]
+
+    return sum(perturbation_spread(vjp_of, {COTANGENT: g}, eps, seed) for g in cots)
+
+
 @prop(
     "upstream_linearity",
     title="backward is linear in the upstream gradient",
@@ -303,12 +331,8 @@ def _oracle_split_noise(trial: Trial, values: dict, cot: np.ndarray, eps: float)
 )
 def upstream_linearity(trial: Trial) -> Outcome:
     view, values = trial.build()
-    out = view.forward(values)
-    rng = np.random.default_rng(trial.case.seed)
-    g1, g2 = (rng.standard_normal(out.shape).astype(trial.case.dtype).astype(np.float64) for _ in range(2))
-    a, b = 2.0, -0.5
-    g12 = a * g1 + b * g2
-    v1, v2, v12 = (present(view.vjp(values, g)) for g in (g1, g2, g12))
+    (g1, g2, g12), (v1, v2, v12) = linearity_data(view, values, trial.case.dtype, trial.case.seed)
+    a, b = LINEARITY
     eps = machine_eps(trial.case.dtype)
     ref_noise = [trial.reference_noise(values, g) for g in (g1, g2, g12)]
     # The oracle's split noise only: the layer's own would excuse the very nonlinearity this property looks for.
@@ -327,12 +351,7 @@ def upstream_linearity(trial: Trial) -> Outcome:
         if k not in v12 or k not in v1 or k not in v2:
             continue
         want = a * v1[k].astype(np.float64) + b * v2[k].astype(np.float64)
-
-        # The layer's own rounding: how much its result moves when the upstream gradient moves by ε.
-        def vjp_of(v: dict, k: str = k) -> np.ndarray:
-            return present(view.vjp(values, v[COTANGENT]))[k]
-
-        noise = sum(perturbation_spread(vjp_of, {COTANGENT: g}, eps, trial.case.seed) for g in (g1, g2, g12))
+        noise = own_linearity_noise(view, values, (g1, g2, g12), k, eps, trial.case.seed)
         noise = noise + abs(a) * ref_noise[0].get(k, 0) + abs(b) * ref_noise[1].get(k, 0) + ref_noise[2].get(k, 0)
         if k in split:  # the oracle's rounding of the same (cancelling) terms; the oracle itself is linear
             noise = noise + abs(a) * split[k][0] + abs(b) * split[k][1] + split[k][2]
