@@ -56,7 +56,10 @@ def worst(
         diff = np.abs(a - r)
         diff = np.where(np.isnan(diff), np.inf, diff)
         good = diff <= tol if ok is None else np.asarray(ok, dtype=bool)
-        k = int(np.argmax(diff / np.maximum(tol, _TINY))) if diff.size else 0
+        # A NaN tolerance (a reference undefined near the point) fails its element; among such elements a
+        # non-finite difference (a NaN gradient) is the one to show, not the first element that merely agrees.
+        ratio = np.where(np.isnan(tol), np.where(np.isinf(diff), np.inf, 0.0), diff / np.maximum(tol, _TINY))
+        k = int(np.argmax(ratio)) if diff.size else 0
         rel = diff / np.maximum(np.abs(r), _TINY)
         return GradientResult(
             location=location,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from gradcheck.checklist.runner import KindReport, PropertyResult
 from gradcheck.report.text import render_fault, render_finding, render_result
-from gradcheck.results import LayerFault
+from gradcheck.results import Finding, LayerFault
 
 __all__ = [
     "MARKS",
@@ -47,7 +48,7 @@ def render_outcome(p: PropertyResult, kind: str = "", seen: dict[Any, str] | Non
             faults.setdefault(fault.key, fault)
     lines = [_fault_once(f, p.name, seen) for f in faults.values()]
     lines += [render_result(r, prefix) for r in o.problems if r.fault is None]
-    lines += [render_finding(f) for f in o.findings]  # the block's header already names the property
+    lines += [render_finding(_explained_once(f, p, seen)) for f in o.findings]  # the header names the property
     if not lines:  # no records: the transitional free text, else the reason
         lines.append(o.message or o.reason or p.reason)
     return "\n".join(line for line in lines if line)
@@ -60,6 +61,15 @@ def _fault_once(fault: LayerFault, prop: str, seen: dict[Any, str]) -> str:
     return render_fault(fault)
 
 
+def _explained_once(f: Finding, p: PropertyResult, seen: dict[Any, str]) -> Finding:
+    # The same cause on the same case (a domain boundary, a stabilising epsilon) shows in several properties:
+    # its explanation is said by the first and referred to by the others.
+    if not f.explanation:
+        return f
+    first = seen.setdefault(("explanation", f.explanation, p.example), p.name)
+    return f if first == p.name else replace(f, explanation=f"the same cause as in {first}")
+
+
 def render_failure(p: PropertyResult, kind: str = "", seen: dict[Any, str] | None = None) -> str:
     """One property that failed, errored or warned, in full: its records, the contrast with neighbouring cases,
     the minimal example, the reproduction command and what the checked code printed."""
@@ -67,7 +77,9 @@ def render_failure(p: PropertyResult, kind: str = "", seen: dict[Any, str] | Non
     if p.contrast:
         lines.append("diagnosis: fails " + "; ".join(p.contrast))
     if p.example:
-        lines.append(f"minimal example: {p.example}" if p.status != "warn" else f"example: {p.example}")
+        first = (seen or {}).setdefault(("example", p.example), p.name)
+        example = p.example if first == p.name else f"the same case as in {first}"
+        lines.append(f"minimal example: {example}" if p.status != "warn" else f"example: {example}")
     if p.reproduce:
         lines.append(f"reproduce: {p.reproduce}")
     if p.captured:

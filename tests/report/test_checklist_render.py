@@ -62,6 +62,19 @@ def test_the_same_fault_is_shown_once_and_referred_to_by_the_others() -> None:
     assert data["properties"][1]["details"][0]["fault"]["line"] == 12
 
 
+def test_the_same_cause_on_the_same_case_is_explained_once() -> None:
+    boundary = "probabilities exactly 0 (outside the open domain (0, 1] of log x)"
+
+    def at_boundary(prop: str, seen: str) -> PropertyResult:
+        finding = Finding(f"{prop} at the domain boundary", "warn", seen, explanation=boundary)
+        return _prop(prop, "warn", Outcome("warn", findings=(finding,)))
+
+    text = render_text([_report(at_boundary("forward", "nan"), at_boundary("finite", "1 non-finite entry"))])
+    assert text.count(boundary) == 1 and text.count("linear(...)") == 1
+    assert "1 non-finite entry" in text and "the same cause as in forward" in text
+    assert "example: the same case as in forward" in text
+
+
 def test_warnings_have_their_section_in_text_and_markdown() -> None:
     report = _report(
         _prop("forward", "pass"),
