@@ -222,21 +222,33 @@ def rounding_noise(
     return _map2(lo, hi, lo, lambda a, b, _: np.minimum(a, AMPLIFICATION_SLACK * b * (eps_lo / eps_hi)))
 
 
-def vjp_noise(vjp: Vjp, values: Values, cot: np.ndarray, dtype: npt.DTypeLike, seed: int) -> dict[str, float]:
+def vjp_noise(
+    vjp: Vjp, values: Values, cot: np.ndarray, dtype: npt.DTypeLike, seed: int, per_element: bool = False
+) -> dict[str, Any]:
     """The rounding noise level of each result of ``vjp(values, cot)`` computed in ``dtype``, per name.
 
     The values and the cotangent are cast to ``dtype`` and moved together (:func:`rounding_noise`). A few draws
     sample the noise of each element unevenly (one element of a cancelling pair may keep its rounding under every
-    move while its twin shows it), so the level of a name is the largest spread over its array.
+    move while its twin shows it), so the level of a name is the largest spread over its array. Below float64 the
+    VJP's departure from linearity in the cotangent counts too, where it is rounding (:func:`_split_rounding`).
+
+    ``per_element``: the spread of each element instead (an array per name), for float64, where no float64 run
+    confirms the spread and one level would let the largest element's rounding (``c/x`` at x = 1e-300) excuse
+    every other.
     """
     low = {k: np.asarray(v).astype(dtype) for k, v in values.items()}
-    low[COTANGENT] = np.asarray(cot).astype(dtype)
+    key = COTANGENT
+    while key in low:  # a value may itself be a cotangent (the double backward's view has one)
+        key = f"<{key}>"
+    low[key] = np.asarray(cot).astype(dtype)
 
     def fn(v: dict[str, np.ndarray]) -> dict[str, Any]:
-        c = v.pop(COTANGENT)
+        c = v.pop(key)
         return dict(vjp(v, c))
 
     noise = rounding_noise(fn, low, dtype, seed)
+    if per_element:
+        return {k: n for k, n in noise.items() if n is not None}
     levels = {k: float(np.max(n, initial=0.0)) for k, n in noise.items() if n is not None}
     if np.dtype(dtype) == np.float64:
         return levels
