@@ -37,14 +37,17 @@ def analytic_error(eps: float, terms_mag: np.ndarray, est: Estimate) -> np.ndarr
 def judge(analytic: np.ndarray, est: Estimate, analytic_err: np.ndarray) -> Verdict:
     """Accept ``analytic`` if within the error of the central estimate, or, at a kink, within the one-sided slopes.
 
-    At a kink any subgradient is valid: the analytic value must lie in ``[min(R-, R+), max(R-, R+)]`` widened by
+    At a kink any subgradient is valid: the analytic value must lie in ``[min(R-, R+), max(R-, R+)]`` (or the sum
+    of each term's such interval, when the estimate is of a sum: each output picks its own) widened by
     the one-sided slopes' error; the reported reference is the nearest point of that interval.
     """
     a = np.asarray(analytic, dtype=np.float64)
     smooth_tol = FD_SAFETY * est.error + analytic_err
     side_tol = FD_SAFETY * est.side_error + analytic_err
-    lo = np.minimum(est.left, est.right)
-    hi = np.maximum(est.left, est.right)
+    # Each output of a projected ⟨c, f⟩ may take its own subgradient (max pooling's tied maxima: each window
+    # routes its gradient to one of them): the interval is the sum of the terms' intervals, not that of the sum.
+    lo = np.minimum(est.sub_lo, np.minimum(est.left, est.right))
+    hi = np.maximum(est.sub_hi, np.maximum(est.left, est.right))
     nearest = np.clip(a, lo, hi)
     numeric = np.where(est.kink, nearest, est.value)
     tolerance = np.where(est.kink, side_tol, smooth_tol)

@@ -47,6 +47,10 @@ class Estimate:
     right: np.ndarray  # one-sided slope from t > 0
     side_error: np.ndarray  # error bound of the one-sided slopes
     kink: np.ndarray  # bool: the one-sided slopes disagree beyond their errors
+    # The subgradients at a kink: Σ_j min/max of each term's one-sided slopes (a reduced ``g`` = ⟨c, f⟩ is a sum
+    # of outputs, each of which may choose its own subgradient; equal to min/max(left, right) when not reduced).
+    sub_lo: np.ndarray
+    sub_hi: np.ndarray
     slope_mag: np.ndarray  # Σ|g(t/2) - g(-t/2)| / t: magnitude of the terms of g'
     curv_mag: np.ndarray  # Σ|g(t/2) - 2g(0) + g(-t/2)| / (t/2)²: magnitude of the terms of g''
     step: float
@@ -86,6 +90,10 @@ def _estimate(
     )
     slope_mag = _sum(np.abs(p2 - m2), reduce) / t
     curv_mag = _sum(np.abs(p2 - 2 * z + m2), reduce) / (t / 2) ** 2
+    term_right = (4 * (p2 - z) - (p1 - z)) / t
+    term_left = (4 * (z - m2) - (z - m1)) / t
+    sub_lo = _sum(np.minimum(term_left, term_right), reduce)
+    sub_hi = _sum(np.maximum(term_left, term_right), reduce)
     z, p1, p2, m1, m2 = (_sum(a, reduce) for a in (z, p1, p2, m1, m2))
     d1 = (p1 - m1) / (2 * t)
     d2 = (p2 - m2) / t
@@ -102,6 +110,8 @@ def _estimate(
         right=right,
         side_error=side_error,
         kink=np.abs(right - left) > 2 * FD_SAFETY * side_error,
+        sub_lo=sub_lo,
+        sub_hi=sub_hi,
         slope_mag=slope_mag,
         curv_mag=curv_mag,
         step=t,

@@ -193,6 +193,34 @@ def test_kinks_are_reported_as_kinks_not_passes():
     assert r.status == "kink" and r.n_kinks == 2 and r.passed
 
 
+def _pairs_f(x: np.ndarray) -> np.ndarray:
+    # Overlapping "windows" (x_i, x_{i+1}): the max of each, like max pooling with stride 1.
+    return np.maximum(x[:-1], x[1:])
+
+
+def _pairs_vjp(x: np.ndarray, g: np.ndarray, second: bool = False, wrong: bool = False) -> np.ndarray:
+    # Each window routes its gradient to one of its maxima: the first (or, with ``second``, the last) at a tie.
+    dx = np.zeros_like(x)
+    left = x[:-1] > x[1:] if second else x[:-1] >= x[1:]
+    idx = np.arange(len(g)) + np.where(left, 0, 1)
+    np.add.at(dx, idx, g * (0.5 if wrong else 1.0))
+    return dx
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("second", [False, True])
+def test_tied_maxima_of_overlapping_windows_accept_any_choice_per_window(second, mode):
+    # x = (1, 1, 1, ...): every window is tied, and an element shared by two windows may get one window's gradient
+    # and not the other's; with cotangents of opposite signs that lies outside the one-sided slopes of ⟨c, f⟩,
+    # but each output may take its own subgradient (the sum of the per-output intervals).
+    def make(rng):
+        return np.round(rng.standard_normal(9)).clip(0, 1) + 1.0
+
+    _assert_all(_outcomes(Module(_pairs_f, lambda x, g: _pairs_vjp(x, g, second)), make, mode), passed=True)
+    half = Module(_pairs_f, lambda x, g: _pairs_vjp(x, g, second, wrong=True))
+    _assert_all(_outcomes(half, make, mode, 5), passed=False)
+
+
 # ------------------------------------------------------------------------------------------- hostile regimes
 
 
