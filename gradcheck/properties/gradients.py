@@ -40,9 +40,10 @@ def _outcome(results: list[GradientResult], findings: list[Finding] | tuple[Find
     return out
 
 
-def _near(r: GradientResult) -> bool:
+def undecided(r: GradientResult) -> bool:
     """A comparison that failed, or passed with less than ``MARGIN_FLOOR`` to spare: the measured rounding of the
-    computation decides it (the first tolerance counts ε per term and cannot see cancellation between terms)."""
+    computation decides it (the first tolerance counts ε per term and cannot see cancellation between terms, nor a
+    backward that reads the forward's rounded output, like a saturated softmax's ``s(1 − s)``)."""
     return r.status == "fail" or (r.status == "pass" and r.margin < MARGIN_FLOOR)
 
 
@@ -71,16 +72,9 @@ def _fd(trial: Trial, which: str) -> Outcome:
     seed = trial.case.seed % 2**31
     results = check_view(view, values, wrt=names, seed=seed, batch=trial.case.batch, positive=trial.kind.positive)
     if trial.case.dtype != "float64":
-        results = [_float32_arbiter(trial, r) if _undecided(r) else r for r in results]
+        results = [_float32_arbiter(trial, r) if undecided(r) else r for r in results]
     missing = [_no_gradient(trial, r, which == "inputs") for r in results if r.mode == NO_GRADIENT]
     return _outcome(results, missing)
-
-
-def _undecided(r: GradientResult) -> bool:
-    """A low-precision record the a-priori bound cannot settle: it failed, or passed with less than MARGIN_FLOOR
-    to spare (the bound counts ε per term of the backward; a backward that reads the forward's rounded output,
-    like a saturated softmax's ``s(1 − s)``, carries ε·|s| that no term count sees)."""
-    return r.status == "fail" or (r.status == "pass" and r.margin < MARGIN_FLOOR)
 
 
 def _float32_arbiter(trial: Trial, failed: GradientResult) -> GradientResult:
@@ -207,13 +201,13 @@ def autograd_agreement(trial: Trial) -> Outcome:
         )
         for k in names
     ]
-    if any(_near(r) for r in results):
+    if any(undecided(r) for r in results):
         # Another correct order of the same sums rounds differently: allow the oracle's own rounding of them.
         noise = _oracle_split_noise(trial, values, cot, machine_eps(trial.case.dtype))
         mine = layer_noise(view, values, cot, names, trial.case.dtype, trial.case.seed)
         results = [
             r
-            if not _near(r)
+            if not undecided(r)
             else _autograd_one(trial, view, values, k, got[k], ref[k], spreads[k] + own[k] + noise[k] + mine[k])
             for k, r in zip(names, results, strict=True)
         ]
@@ -423,7 +417,7 @@ def dtype_parity(trial: Trial) -> Outcome:
         )
         for k in names
     ]
-    if any(_near(r) for r in grads):
+    if any(undecided(r) for r in grads):
         # Sums that cancel to far below their terms round at ε32 of the terms, as the oracle's own rounding shows.
         noise = _oracle_split_noise(
             Trial(trial.subject, replace(trial.case, dtype="float64")), values64, cot.astype(np.float64), eps32

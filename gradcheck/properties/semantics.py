@@ -11,6 +11,7 @@ from gradcheck.engine.noise import COTANGENT, perturbation_spread, vjp_noise
 from gradcheck.engine.policy import SUM_SAFETY
 from gradcheck.engine.tolerances import machine_eps
 from gradcheck.properties.compare import compare, reference_spread
+from gradcheck.properties.gradients import layer_noise, undecided
 from gradcheck.properties.registry import Outcome, prop
 from gradcheck.results import Finding, GradientResult
 from gradcheck.view.base import present
@@ -51,15 +52,21 @@ def _per_sample(trial: Trial) -> list[GradientResult]:
     ]
     alone = np.concatenate([view.forward({**values, "x": x[b : b + 1]}) for b in range(len(x))])
     results.append(_cmp(trial, alone, out, spread, "sample alone", "out"))
-    for k in view.names:
-        if k not in full or any(k not in s for s in singles):
-            continue
+    names = [k for k in view.names if k in full and all(k in s for s in singles)]
+    own: dict = {}
+    for k in names:
         parts = [s[k].astype(np.float64) for s in singles]
         want = np.concatenate(parts) if k in view.input_names else np.sum(parts, axis=0)
         mag = np.sum([np.abs(p) for p in parts], axis=0) if k not in view.input_names else np.abs(want)
         what = "sample alone" if k in view.input_names else "sum of per-sample gradients"
         allowed = SUM_SAFETY * _eps(trial) * mag * len(x) + noise.get(k, 0.0) * len(x)
-        results.append(_cmp(trial, full[k], want, allowed, what, k))
+        r = _cmp(trial, full[k], want, allowed, what, k)
+        if undecided(r):
+            # The batch and each sample alone are two roundings of the layer's own computation (another matmul
+            # kernel for B = 1 moves a saturated softmax's 1 − s): its measured noise, confirmed in float64, counts.
+            own = own or layer_noise(view, values, cot.astype(np.float64), names, trial.case.dtype, trial.case.seed)
+            r = _cmp(trial, full[k], want, allowed + own[k] * len(x), what, k)
+        results.append(r)
     return results
 
 

@@ -64,3 +64,20 @@ def test_a_gradient_zero_by_cancellation_passes_in_float64() -> None:
     subject = Subject(get_kind("layernorm_function"), CustomLayerNormManualFunction, "CustomLayerNormManualFunction")
     outcome = PROPERTIES["input_gradient"].fn(Trial(subject, case))
     assert outcome.status == "pass" and outcome.margin >= FLOOR
+
+
+def test_a_saturated_float32_mlp_keeps_its_batch_semantics() -> None:
+    # Linear → softmax at inputs ×1000 in float32: the batch and each sample alone round the logits differently
+    # (another matmul kernel for B = 1) and a saturated softmax turns that into 1e-4 of a gradient of 1e-10; the
+    # layer's own measured rounding, confirmed by its float64 run, allows it.
+    from gradcheck.checklist.trial import Subject, Trial
+    from gradcheck.kinds import Case, get_kind
+    from gradcheck.properties import load
+    from gradcheck.properties.registry import PROPERTIES
+    from layers import MLP
+
+    load()
+    ctor = {"n_inputs": 4, "n_hidden": [], "n_classes": 3}
+    case = Case("mlp", ctor, {"x": (3, 4)}, "normal", 1000.0, "float32", 646)
+    outcome = PROPERTIES["batch_semantics"].fn(Trial(Subject(get_kind("mlp"), MLP, "MLP"), case))
+    assert outcome.status == "pass" and outcome.margin >= FLOOR
