@@ -90,15 +90,15 @@ def _estimate(
     )
     slope_mag = _sum(np.abs(p2 - m2), reduce) / t
     curv_mag = _sum(np.abs(p2 - 2 * z + m2), reduce) / (t / 2) ** 2
+    # One-sided Richardson slopes of each term; those of the sum are their sums.
     term_right = (4 * (p2 - z) - (p1 - z)) / t
     term_left = (4 * (z - m2) - (z - m1)) / t
+    right, left = _sum(term_right, reduce), _sum(term_left, reduce)
     sub_lo = _sum(np.minimum(term_left, term_right), reduce)
     sub_hi = _sum(np.maximum(term_left, term_right), reduce)
     z, p1, p2, m1, m2 = (_sum(a, reduce) for a in (z, p1, p2, m1, m2))
     d1 = (p1 - m1) / (2 * t)
     d2 = (p2 - m2) / t
-    right = (4 * (p2 - z) - (p1 - z)) / t
-    left = (4 * (z - m2) - (z - m1)) / t
     trunc = np.abs(d2 - d1) / 3
     # Amplification of one evaluation's noise: 3/t for R, 10/t for the one-sided slopes.
     side_error = trunc + 10 * eta / t
